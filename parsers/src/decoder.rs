@@ -1,0 +1,83 @@
+//! The format seam: frame bytes into records, parse records into a kind's Arrow columns.
+
+use arrow_array::RecordBatch;
+
+use crate::error::ParseError;
+use crate::event::EventKind;
+use crate::kernel;
+
+/// Facts about a source that its records do not carry themselves, fixed for the source's
+/// lifetime. The pipeline fills it from configuration and the host.
+#[derive(Debug, Clone, Default)]
+pub struct SourceContext {
+    /// Host name written into every row (a record's own host field, if any, wins).
+    pub host: String,
+    /// Source name (from the configuration) written into every row.
+    pub source: String,
+    /// Boot time of the machine that wrote the log, µs since the epoch, for formats whose
+    /// timestamps are seconds since boot. `None`: such records fall back to ingest time.
+    pub boot_time_us: Option<i64>,
+    /// Boot id (`/proc/sys/kernel/random/boot_id`) when the log is known to be this boot's.
+    pub boot_id: Option<String>,
+    /// Year assumed for timestamps without one (RFC 3164 syslog).
+    pub default_year: i32,
+}
+
+/// Per-record facts that the pipeline knows and the bytes do not.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordMeta {
+    /// Byte offset of the record's first byte in its source.
+    pub offset: u64,
+    /// When the pipeline read the record, µs since the epoch.
+    pub ingest_ts_us: i64,
+}
+
+/// One format: frames records and appends parsed ones to an Arrow batch being built.
+///
+/// A decoder is stateful only in the batch it builds; framing is a pure function of the
+/// buffer, so the caller owns partial records between reads.
+pub trait Decoder: Send {
+    /// The kind (table) this decoder produces.
+    fn kind(&self) -> EventKind;
+
+    /// Length of the first complete record in `buf`, including its terminator, or `None`
+    /// when more bytes are needed. With `eof` the input is known to end at `buf.len()`, so
+    /// a trailing record without a terminator is complete. Blank input may be returned
+    /// as a record of only whitespace; [`Decoder::decode`] skips such records.
+    fn frame(&self, buf: &[u8], eof: bool) -> Option<usize>;
+
+    /// Parses one framed record and appends it to the batch under construction.
+    fn decode(&mut self, record: &[u8], meta: &RecordMeta) -> Result<(), ParseError>;
+
+    /// Rows appended since the last [`Decoder::finish`].
+    fn pending_rows(&self) -> usize;
+
+    /// Takes the rows built so far as a batch, or `None` when there are none.
+    fn finish(&mut self) -> Option<RecordBatch>;
+}
+
+/// Names accepted by [`for_format`], with one line each for `serversage formats`.
+pub const FORMATS: &[(&str, &str)] = &[
+    (
+        "kernel",
+        "kernel messages as text: dmesg (any util-linux form) or kern.log (syslog)",
+    ),
+    ("dmesg", "alias of kernel"),
+    ("kern-log", "alias of kernel"),
+];
+
+/// Builds the decoder for a format name, or `None` if the name is unknown.
+pub fn for_format(format: &str, ctx: &SourceContext) -> Option<Box<dyn Decoder>> {
+    match format {
+        "kernel" | "dmesg" | "kern-log" => Some(Box::new(kernel::KernelDecoder::new(ctx.clone()))),
+        _ => None,
+    }
+}
+
+/// The event kind a format produces, for configuration checks.
+pub fn kind_of(format: &str) -> Option<EventKind> {
+    match format {
+        "kernel" | "dmesg" | "kern-log" => Some(EventKind::Kernel),
+        _ => None,
+    }
+}
