@@ -4,6 +4,7 @@ use arrow_array::RecordBatch;
 
 use crate::error::ParseError;
 use crate::event::EventKind;
+use crate::gc;
 use crate::kernel;
 
 /// Facts about a source that its records do not carry themselves, fixed for the source's
@@ -64,12 +65,41 @@ pub const FORMATS: &[(&str, &str)] = &[
     ),
     ("dmesg", "alias of kernel"),
     ("kern-log", "alias of kernel"),
+    (
+        "kmsg",
+        "kernel records read from /dev/kmsg (PRI,SEQ,USEC,FLAG;text + KEY=value lines)",
+    ),
+    (
+        "dmesg-json",
+        "dmesg --json output (raw non-UTF-8 bytes inside strings accepted)",
+    ),
+    (
+        "journald-json",
+        "journalctl -k -o json lines (byte-array MESSAGE, source monotonic time)",
+    ),
+    (
+        "jvm-gc",
+        "JVM garbage-collector logs: JDK 9+ unified logging (-Xlog:gc*) or JDK 8 -XX:+PrintGCDetails, detected per record",
+    ),
 ];
 
 /// Builds the decoder for a format name, or `None` if the name is unknown.
 pub fn for_format(format: &str, ctx: &SourceContext) -> Option<Box<dyn Decoder>> {
     match format {
         "kernel" | "dmesg" | "kern-log" => Some(Box::new(kernel::KernelDecoder::new(ctx.clone()))),
+        "kmsg" | "dmesg-json" | "journald-json" => {
+            let f = match format {
+                "kmsg" => kernel::KernelFormat::Kmsg,
+                "dmesg-json" => kernel::KernelFormat::DmesgJson,
+                _ => kernel::KernelFormat::JournaldJson,
+            };
+            Some(Box::new(kernel::KernelDecoder::with_format(
+                f,
+                ctx.clone(),
+                kernel::Catalogue::builtin(),
+            )))
+        }
+        "jvm-gc" => Some(Box::new(gc::GcDecoder::new(ctx.clone()))),
         _ => None,
     }
 }
@@ -77,7 +107,10 @@ pub fn for_format(format: &str, ctx: &SourceContext) -> Option<Box<dyn Decoder>>
 /// The event kind a format produces, for configuration checks.
 pub fn kind_of(format: &str) -> Option<EventKind> {
     match format {
-        "kernel" | "dmesg" | "kern-log" => Some(EventKind::Kernel),
+        "kernel" | "dmesg" | "kern-log" | "kmsg" | "dmesg-json" | "journald-json" => {
+            Some(EventKind::Kernel)
+        }
+        "jvm-gc" => Some(EventKind::Gc),
         _ => None,
     }
 }

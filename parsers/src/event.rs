@@ -10,6 +10,8 @@ use crate::schema;
 pub enum EventKind {
     /// Kernel messages (dmesg, kern.log, /dev/kmsg): table `kernel_events`.
     Kernel,
+    /// JVM garbage-collector events (unified and JDK 8 logs): table `gc_events`.
+    Gc,
     /// Records that did not parse, with their raw bytes: table `dead_letters`.
     DeadLetter,
     /// Alert state transitions produced by rules: table `alerts`.
@@ -18,12 +20,18 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in table order.
-    pub const ALL: [EventKind; 3] = [EventKind::Kernel, EventKind::DeadLetter, EventKind::Alert];
+    pub const ALL: [EventKind; 4] = [
+        EventKind::Kernel,
+        EventKind::Gc,
+        EventKind::DeadLetter,
+        EventKind::Alert,
+    ];
 
     /// Table name in the store and in SQL.
     pub fn table(self) -> &'static str {
         match self {
             EventKind::Kernel => "kernel_events",
+            EventKind::Gc => "gc_events",
             EventKind::DeadLetter => "dead_letters",
             EventKind::Alert => "alerts",
         }
@@ -33,6 +41,7 @@ impl EventKind {
     pub fn name(self) -> &'static str {
         match self {
             EventKind::Kernel => "kernel",
+            EventKind::Gc => "gc",
             EventKind::DeadLetter => "dead_letter",
             EventKind::Alert => "alert",
         }
@@ -49,6 +58,7 @@ impl EventKind {
     pub fn schema(self) -> SchemaRef {
         match self {
             EventKind::Kernel => schema::kernel_events(),
+            EventKind::Gc => schema::gc_events(),
             EventKind::DeadLetter => schema::dead_letters(),
             EventKind::Alert => schema::alerts(),
         }

@@ -28,6 +28,7 @@ pub mod dead_letter;
 pub mod decoder;
 pub mod error;
 pub mod event;
+pub mod gc;
 pub mod kernel;
 pub mod schema;
 mod text;

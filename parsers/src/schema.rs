@@ -55,8 +55,39 @@ static KERNEL: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("device", DataType::Utf8, true),
         Field::new("class", DataType::Utf8, true),
         Field::new("severity", DataType::Utf8, true),
+        // Named captures of the catalogue pattern that classified the row (null if none).
+        Field::new("facts", string_map_type(), true),
         Field::new("message", DataType::Utf8, false),
         Field::new("message_raw", DataType::Binary, true),
+    ])
+});
+
+static GC: LazyLock<SchemaRef> = LazyLock::new(|| {
+    build(vec![
+        Field::new("source_offset", DataType::UInt64, false),
+        Field::new("clock", DataType::Utf8, false),
+        Field::new("uptime_seconds", DataType::Float64, true),
+        Field::new("jvm", DataType::Utf8, false),
+        Field::new("collector", DataType::Utf8, true),
+        Field::new("gc_id", DataType::UInt64, true),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("phase", DataType::Utf8, false),
+        Field::new("cause", DataType::Utf8, true),
+        Field::new("stop_the_world", DataType::Boolean, true),
+        Field::new("duration_seconds", DataType::Float64, true),
+        Field::new("heap_before_bytes", DataType::UInt64, true),
+        Field::new("heap_after_bytes", DataType::UInt64, true),
+        Field::new("heap_capacity_bytes", DataType::UInt64, true),
+        Field::new("young_before_bytes", DataType::UInt64, true),
+        Field::new("young_after_bytes", DataType::UInt64, true),
+        Field::new("old_before_bytes", DataType::UInt64, true),
+        Field::new("old_after_bytes", DataType::UInt64, true),
+        Field::new("metaspace_before_bytes", DataType::UInt64, true),
+        Field::new("metaspace_after_bytes", DataType::UInt64, true),
+        Field::new("user_seconds", DataType::Float64, true),
+        Field::new("sys_seconds", DataType::Float64, true),
+        Field::new("real_seconds", DataType::Float64, true),
+        Field::new("message", DataType::Utf8, false),
     ])
 });
 
@@ -89,6 +120,12 @@ static ALERTS: LazyLock<SchemaRef> = LazyLock::new(|| {
 /// Schema of table `kernel_events`.
 pub fn kernel_events() -> SchemaRef {
     KERNEL.clone()
+}
+
+/// Schema of table `gc_events`: one row per JVM GC pause, concurrent phase or GC-related
+/// event (see `gc` for which lines make rows).
+pub fn gc_events() -> SchemaRef {
+    GC.clone()
 }
 
 /// Schema of table `dead_letters`: what did not parse, with its raw bytes.

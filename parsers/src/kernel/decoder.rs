@@ -1,138 +1,246 @@
-//! Appends parsed kernel records to `kernel_events` Arrow columns.
+//! The kernel decoder: frames and parses any kernel format, classifies with a catalogue,
+//! frames multi-line reports, and appends rows to `kernel_events`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    ArrayBuilder, BinaryBuilder, Float64Builder, StringBuilder, TimestampMicrosecondBuilder,
-    UInt64Builder,
-};
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::RecordBatch;
 use memchr::memmem;
 
-use super::{Clock, FACILITIES, KernelRecord, LEVELS, classify, frame, parse_record};
+use super::catalogue::{Catalogue, Classified};
+use super::columns::{Columns, Row};
+use super::reports::{Reports, add_facts};
+use super::{Clock, FACILITIES, LEVELS, dmesg_json, journald, kmsg};
 use crate::decoder::{Decoder, RecordMeta, SourceContext};
 use crate::error::ParseError;
 use crate::event::EventKind;
-use crate::schema;
 
-/// Decoder for the `kernel` text format (dmesg and kern.log).
-pub struct KernelDecoder {
-    ctx: SourceContext,
-    message_buf: Vec<u8>,
-    ts: TimestampMicrosecondBuilder,
-    host: StringBuilder,
-    source: StringBuilder,
-    ingest_ts: TimestampMicrosecondBuilder,
-    offset: UInt64Builder,
-    clock: StringBuilder,
-    uptime: Float64Builder,
-    boot_id: StringBuilder,
-    seq: UInt64Builder,
-    facility: StringBuilder,
-    level: StringBuilder,
-    caller: StringBuilder,
-    subsystem: StringBuilder,
-    device: StringBuilder,
-    class: StringBuilder,
-    severity: StringBuilder,
-    message: StringBuilder,
-    message_raw: BinaryBuilder,
+/// Which kernel format a [`KernelDecoder`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelFormat {
+    /// dmesg text in any util-linux form, or kern.log written by a syslog daemon.
+    Text,
+    /// /dev/kmsg records.
+    Kmsg,
+    /// `dmesg --json`.
+    DmesgJson,
+    /// `journalctl -k -o json`.
+    JournaldJson,
 }
 
-fn ts_builder() -> TimestampMicrosecondBuilder {
-    TimestampMicrosecondBuilder::new().with_timezone("UTC")
+/// One record, format-independent, before classification.
+#[derive(Default)]
+struct Parsed<'a> {
+    ts: Option<(i64, Clock)>,
+    uptime_us: Option<i64>,
+    seq: Option<u64>,
+    facility: Option<&'a str>,
+    level: Option<&'a str>,
+    host: Option<Cow<'a, str>>,
+    boot_id: Option<Cow<'a, str>>,
+    caller: Option<Cow<'a, str>>,
+    subsystem: Option<Cow<'a, str>>,
+    device: Option<Cow<'a, str>>,
+    message: Cow<'a, [u8]>,
+}
+
+/// Decoder for the kernel formats (table `kernel_events`).
+pub struct KernelDecoder {
+    ctx: SourceContext,
+    format: KernelFormat,
+    catalogue: Arc<Catalogue>,
+    reports: Reports,
+    cols: Columns,
+}
+
+fn names_of_pri(p: u8) -> (Option<&'static str>, Option<&'static str>) {
+    (
+        FACILITIES.get(usize::from(p >> 3)).copied(),
+        Some(LEVELS[usize::from(p & 7)]),
+    )
 }
 
 impl KernelDecoder {
-    /// A decoder for one source.
+    /// A text-format decoder (dmesg / kern.log) with the built-in catalogue.
     pub fn new(ctx: SourceContext) -> Self {
+        Self::with_format(KernelFormat::Text, ctx, Catalogue::builtin())
+    }
+
+    /// A text-format decoder classifying with `catalogue`.
+    pub fn with_catalogue(ctx: SourceContext, catalogue: Arc<Catalogue>) -> Self {
+        Self::with_format(KernelFormat::Text, ctx, catalogue)
+    }
+
+    /// A decoder for `format` classifying with `catalogue`.
+    pub fn with_format(
+        format: KernelFormat,
+        ctx: SourceContext,
+        catalogue: Arc<Catalogue>,
+    ) -> Self {
         KernelDecoder {
+            cols: Columns::new(&ctx.source),
             ctx,
-            message_buf: Vec::new(),
-            ts: ts_builder(),
-            host: StringBuilder::new(),
-            source: StringBuilder::new(),
-            ingest_ts: ts_builder(),
-            offset: UInt64Builder::new(),
-            clock: StringBuilder::new(),
-            uptime: Float64Builder::new(),
-            boot_id: StringBuilder::new(),
-            seq: UInt64Builder::new(),
-            facility: StringBuilder::new(),
-            level: StringBuilder::new(),
-            caller: StringBuilder::new(),
-            subsystem: StringBuilder::new(),
-            device: StringBuilder::new(),
-            class: StringBuilder::new(),
-            severity: StringBuilder::new(),
-            message: StringBuilder::new(),
-            message_raw: BinaryBuilder::new(),
+            format,
+            catalogue,
+            reports: Reports::default(),
         }
     }
 
-    fn append(&mut self, rec: &KernelRecord<'_>, meta: &RecordMeta) {
-        let (ts, clock) = match (rec.wall_us, rec.uptime_us, self.ctx.boot_time_us) {
-            (Some(w), _, _) if !rec.wall_is_syslog => (w, Clock::Realtime),
-            (_, Some(up), Some(boot)) => (boot + up, Clock::Boot),
-            (Some(w), _, _) => (w, Clock::Syslog),
-            _ => (meta.ingest_ts_us, Clock::Ingest),
-        };
-        self.ts.append_value(ts);
-        self.host.append_value(rec.host.unwrap_or(&self.ctx.host));
-        self.source.append_value(&self.ctx.source);
-        self.ingest_ts.append_value(meta.ingest_ts_us);
-        self.offset.append_value(meta.offset);
-        self.clock.append_value(clock.as_str());
-        self.uptime
-            .append_option(rec.uptime_us.map(|u| u as f64 / 1e6));
-        self.boot_id.append_option(self.ctx.boot_id.as_deref());
-        self.seq.append_null();
-        let (fac, lvl) = match (rec.facility_name, rec.level_name, rec.pri) {
-            (Some(f), Some(l), _) => (Some(f), Some(l)),
-            (_, _, Some(p)) => (
-                FACILITIES.get(usize::from(p >> 3)).copied(),
-                Some(LEVELS[usize::from(p & 7)]),
-            ),
-            _ => (None, None),
-        };
-        self.facility.append_option(fac);
-        self.level.append_option(lvl);
-        self.caller.append_option(rec.caller);
-        let (subsystem, device) = subsystem_and_device(rec.text);
-        self.subsystem.append_option(subsystem);
-        self.device.append_option(device);
-        let class =
-            classify(rec.text).filter(|c| c.name != "boot" || rec.uptime_us.is_none_or(|u| u == 0));
-        self.class.append_option(class.map(|c| c.name));
-        self.severity.append_option(class.map(|c| c.severity));
+    /// Time of a record from its kernel timestamp, when the boot time is known. An uptime
+    /// so large that the sum overflows is not a time (found by fuzzing): no clock.
+    fn boot_clock(&self, uptime: Option<i64>) -> Option<(i64, Clock)> {
+        Some((self.ctx.boot_time_us?.checked_add(uptime?)?, Clock::Boot))
+    }
 
-        let text: &[u8] = if rec.continuation.is_empty() {
-            rec.text
-        } else {
-            self.message_buf.clear();
-            self.message_buf.extend_from_slice(rec.text);
-            for c in &rec.continuation {
-                self.message_buf.push(b'\n');
-                self.message_buf.extend_from_slice(c);
+    fn parse<'a>(&self, record: &'a [u8]) -> Result<Option<Parsed<'a>>, ParseError> {
+        match self.format {
+            KernelFormat::Text => {
+                let rec = super::parse_record(record, self.ctx.default_year)?;
+                let ts = match (rec.wall_us, rec.uptime_us, self.ctx.boot_time_us) {
+                    (Some(w), _, _) if !rec.wall_is_syslog => Some((w, Clock::Realtime)),
+                    (_, Some(up), Some(_)) if self.boot_clock(Some(up)).is_some() => {
+                        self.boot_clock(Some(up))
+                    }
+                    (Some(w), _, _) => Some((w, Clock::Syslog)),
+                    _ => None,
+                };
+                let (facility, level) = match (rec.facility_name, rec.level_name, rec.pri) {
+                    (Some(f), Some(l), _) => (Some(f), Some(l)),
+                    (_, _, Some(p)) => names_of_pri(p),
+                    _ => (None, None),
+                };
+                let (subsystem, device) = subsystem_and_device(rec.text);
+                let message = if rec.continuation.is_empty() {
+                    Cow::Borrowed(rec.text)
+                } else {
+                    let mut m = rec.text.to_vec();
+                    for c in &rec.continuation {
+                        m.push(b'\n');
+                        m.extend_from_slice(c);
+                    }
+                    Cow::Owned(m)
+                };
+                Ok(Some(Parsed {
+                    ts,
+                    uptime_us: rec.uptime_us,
+                    facility,
+                    level,
+                    host: rec.host.map(Cow::Borrowed),
+                    caller: rec.caller.map(Cow::Borrowed),
+                    subsystem: subsystem.map(Cow::Borrowed),
+                    device: device.map(Cow::Borrowed),
+                    message,
+                    ..Default::default()
+                }))
             }
-            &self.message_buf
-        };
-        match std::str::from_utf8(text) {
-            Ok(s) => {
-                self.message.append_value(s);
-                self.message_raw.append_null();
+            KernelFormat::Kmsg => {
+                let k = kmsg::parse(record)?;
+                let (facility, level) = names_of_pri(k.pri);
+                Ok(Some(Parsed {
+                    ts: self.boot_clock(Some(k.usec)),
+                    uptime_us: Some(k.usec),
+                    seq: Some(k.seq),
+                    facility,
+                    level,
+                    caller: k.caller.map(Cow::Borrowed),
+                    subsystem: k.subsystem,
+                    device: k.device,
+                    message: k.text,
+                    ..Default::default()
+                }))
             }
-            Err(_) => {
-                self.message.append_value(String::from_utf8_lossy(text));
-                self.message_raw.append_value(text);
+            KernelFormat::DmesgJson => {
+                if dmesg_json::is_structural(record) {
+                    return Ok(None);
+                }
+                let d = dmesg_json::parse_element(record)?;
+                let (facility, level) = d.pri.map_or((None, None), names_of_pri);
+                Ok(Some(Parsed {
+                    ts: self.boot_clock(d.uptime_us),
+                    uptime_us: d.uptime_us,
+                    facility,
+                    level,
+                    caller: d.caller,
+                    message: d.msg,
+                    ..Default::default()
+                }))
+            }
+            KernelFormat::JournaldJson => {
+                let j = journald::parse(record)?;
+                // The configured boot time applies only to the configured boot.
+                let same_boot = match (&j.boot_id, &self.ctx.boot_id) {
+                    (Some(a), Some(b)) => a.eq_ignore_ascii_case(b.trim()),
+                    _ => true,
+                };
+                let ts = same_boot
+                    .then(|| self.boot_clock(j.source_monotonic_us))
+                    .flatten()
+                    .or(j.realtime_us.map(|r| (r, Clock::Journal)));
+                Ok(Some(Parsed {
+                    ts,
+                    uptime_us: j.source_monotonic_us,
+                    facility: j
+                        .facility
+                        .and_then(|f| FACILITIES.get(usize::from(f)).copied()),
+                    level: j.priority.map(|p| LEVELS[usize::from(p)]),
+                    host: j.hostname.map(Cow::Owned),
+                    boot_id: j.boot_id.map(Cow::Owned),
+                    subsystem: j.subsystem.map(Cow::Owned),
+                    device: j.device.map(Cow::Owned),
+                    message: Cow::Owned(j.message),
+                    ..Default::default()
+                }))
             }
         }
+    }
+
+    fn append(&mut self, p: &Parsed<'_>, meta: &RecordMeta) {
+        let text: &[u8] = &p.message;
+        let mut cls = self.catalogue.classify(text);
+        // "Linux version" marks a boot only at uptime 0 (or when no uptime is printed).
+        if cls.as_ref().is_some_and(|c| &*c.class == "boot") && p.uptime_us.is_some_and(|u| u != 0)
+        {
+            cls = None;
+        }
+        let caller = p.caller.as_deref();
+        let retro = self
+            .reports
+            .before(caller, p.uptime_us, text, &mut cls, &self.catalogue);
+        if let Some((row, facts)) = retro {
+            add_facts(&mut self.cols.facts, row, facts);
+        }
+        let fact_device = cls
+            .as_ref()
+            .and_then(|c| c.fact("device"))
+            .map(str::to_string);
+        let (ts, clock) = p.ts.unwrap_or((meta.ingest_ts_us, Clock::Ingest));
+        let row = Row {
+            ts_us: ts,
+            clock: Some(clock),
+            ingest_ts_us: meta.ingest_ts_us,
+            offset: meta.offset,
+            uptime_us: p.uptime_us,
+            host: p.host.as_deref().unwrap_or(&self.ctx.host),
+            boot_id: p.boot_id.as_deref().or(self.ctx.boot_id.as_deref()),
+            seq: p.seq,
+            facility: p.facility,
+            level: p.level,
+            caller,
+            subsystem: p.subsystem.as_deref(),
+            device: p.device.as_deref().or(fact_device.as_deref()),
+            class: cls.as_ref().map(|c| &*c.class),
+            severity: cls.as_ref().map(|c| c.severity),
+            message: text,
+        };
+        let facts = cls.as_ref().map(|c: &Classified| c.facts.clone());
+        let idx = self.cols.push(&row, facts);
+        self.reports.after(caller, cls.as_ref(), idx);
     }
 }
 
 /// `EXT4-fs (sda1): msg` → ("EXT4-fs", "sda1"); `usb 1-1: msg` → ("usb", "1-1");
 /// `ACPI: msg` → ("ACPI", none). Prose before a colon (`Command line: ...`) gives nothing.
-fn subsystem_and_device(text: &[u8]) -> (Option<&str>, Option<&str>) {
+pub(crate) fn subsystem_and_device(text: &[u8]) -> (Option<&str>, Option<&str>) {
     let head = &text[..text.len().min(64)];
     let Some(colon) = memmem::find(head, b": ") else {
         return (None, None);
@@ -171,50 +279,31 @@ impl Decoder for KernelDecoder {
     }
 
     fn frame(&self, buf: &[u8], eof: bool) -> Option<usize> {
-        frame(buf, eof)
+        match self.format {
+            KernelFormat::Text => super::frame(buf, eof),
+            KernelFormat::Kmsg => kmsg::frame(buf, eof),
+            KernelFormat::DmesgJson => dmesg_json::frame(buf, eof),
+            KernelFormat::JournaldJson => crate::text::line_len(buf, eof),
+        }
     }
 
     fn decode(&mut self, record: &[u8], meta: &RecordMeta) -> Result<(), ParseError> {
         if record.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        let rec = parse_record(record, self.ctx.default_year)?;
-        self.append(&rec, meta);
+        if let Some(p) = self.parse(record)? {
+            self.append(&p, meta);
+        }
         Ok(())
     }
 
     fn pending_rows(&self) -> usize {
-        self.offset.len()
+        self.cols.len()
     }
 
     fn finish(&mut self) -> Option<RecordBatch> {
-        if self.pending_rows() == 0 {
-            return None;
-        }
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(self.ts.finish()),
-            Arc::new(self.host.finish()),
-            Arc::new(self.source.finish()),
-            Arc::new(self.ingest_ts.finish()),
-            Arc::new(self.offset.finish()),
-            Arc::new(self.clock.finish()),
-            Arc::new(self.uptime.finish()),
-            Arc::new(self.boot_id.finish()),
-            Arc::new(self.seq.finish()),
-            Arc::new(self.facility.finish()),
-            Arc::new(self.level.finish()),
-            Arc::new(self.caller.finish()),
-            Arc::new(self.subsystem.finish()),
-            Arc::new(self.device.finish()),
-            Arc::new(self.class.finish()),
-            Arc::new(self.severity.finish()),
-            Arc::new(self.message.finish()),
-            Arc::new(self.message_raw.finish()),
-        ];
-        Some(
-            RecordBatch::try_new(schema::kernel_events(), cols)
-                .expect("kernel_events columns match schema"),
-        )
+        self.reports.batch_finished();
+        self.cols.finish()
     }
 }
 

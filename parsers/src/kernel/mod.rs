@@ -1,7 +1,13 @@
-//! Kernel messages as text: `dmesg` output (every util-linux form) and kern.log lines
-//! written by a syslog daemon.
+//! Kernel messages: four input formats, one table (`kernel_events`), one alert catalogue.
 //!
-//! Grammar of one record (a first line plus any continuation lines):
+//! | format name | input | module |
+//! |---|---|---|
+//! | `kernel` (aliases `dmesg`, `kern-log`) | `dmesg` text in every util-linux form, kern.log from rsyslog | this file, `syslog.rs` |
+//! | `kmsg` | `/dev/kmsg` records (`PRI,SEQ,USEC,FLAG;text` + ` KEY=value` lines) | `kmsg.rs` |
+//! | `dmesg-json` | `dmesg --json` (raw non-UTF-8 bytes inside strings) | `dmesg_json.rs` |
+//! | `journald-json` | `journalctl -k -o json` | `journald.rs` |
+//!
+//! Grammar of one text record (a first line plus any continuation lines):
 //!
 //! ```text
 //! record   = line *( cont )
@@ -15,17 +21,29 @@
 //! caller   = "[" ( "T" / "C" ) 1*DIGIT "]"                          ; CONFIG_PRINTK_CALLER
 //! ```
 //!
-//! Which clock `ts` comes from is kept in [`Clock`]: seconds since boot only become wall time
-//! through the source's boot time; syslog stamps are the daemon's reception time.
-//! Text is kept byte for byte: invalid UTF-8 is stored lossily in `message` and exactly in
-//! `message_raw`.
+//! Which clock `ts` comes from is kept in [`Clock`] (column `clock`): seconds since boot only
+//! become wall time through the source's boot time; syslog and journal stamps are reception
+//! times. Text is kept byte for byte: invalid UTF-8 is stored lossily in `message` and
+//! exactly in `message_raw`.
+//!
+//! Classification: every message is matched against a [`Catalogue`] (`catalogue.rs` is the
+//! engine, `builtin.rs` the built-in table); the matching row's class and severity go in
+//! `class`/`severity` and its named captures in `facts`. Multi-line reports (OOM, hung task,
+//! Oops/BUG/WARNING headers) are framed by per-source state in `reports.rs`: each record
+//! stays one row, the report's facts are gathered onto the one classified row.
 
-mod classes;
+mod builtin;
+mod catalogue;
+mod columns;
 mod decoder;
+pub mod dmesg_json;
+pub mod journald;
+pub mod kmsg;
+mod reports;
 mod syslog;
 
-pub use classes::{CLASSES, Class, classify};
-pub use decoder::KernelDecoder;
+pub use catalogue::{Catalogue, ClassSpec, Classified, SEVERITIES};
+pub use decoder::{KernelDecoder, KernelFormat};
 
 use memchr::memchr;
 
@@ -40,6 +58,9 @@ pub enum Clock {
     Realtime,
     /// The syslog daemon's reception time (kern.log): late for records read from the boot backlog.
     Syslog,
+    /// journald's reception time (`__REALTIME_TIMESTAMP`), used when the kernel's own
+    /// timestamp cannot be placed on the wall clock.
+    Journal,
     /// Seconds since boot plus the source's configured boot time.
     Boot,
     /// The record had no usable time; the pipeline's read time.
@@ -52,6 +73,7 @@ impl Clock {
         match self {
             Clock::Realtime => "realtime",
             Clock::Syslog => "syslog",
+            Clock::Journal => "journal",
             Clock::Boot => "boot",
             Clock::Ingest => "ingest",
         }
@@ -174,15 +196,19 @@ pub fn parse_record<'a>(
         pos += close + 1;
     }
     pos += stamp(line, pos, &mut rec, default_year)?;
-    // Caller id: `[T123]` / `[C2]` right after the stamp.
+    // Caller id: `[T123]` / `[C2]` right after the stamp, the number sometimes padded
+    // on the left (`[   T41]`, as syzkaller consoles print it).
     if line.get(pos) == Some(&b'[')
-        && matches!(line.get(pos + 1), Some(b'T' | b'C'))
-        && let Some(close) = memchr(b']', &line[pos..(pos + 12).min(line.len())])
-        && close > 2
-        && line[pos + 2..pos + close].iter().all(u8::is_ascii_digit)
+        && let Some(close) = memchr(b']', &line[pos..(pos + 16).min(line.len())])
     {
-        rec.caller = std::str::from_utf8(&line[pos + 1..pos + close]).ok();
-        pos += close + 1;
+        let inner = line[pos + 1..pos + close].trim_ascii_start();
+        if inner.len() > 1
+            && matches!(inner[0], b'T' | b'C')
+            && inner[1..].iter().all(u8::is_ascii_digit)
+        {
+            rec.caller = std::str::from_utf8(inner).ok();
+            pos += close + 1;
+        }
     }
     if line.get(pos) == Some(&b' ') {
         pos += 1;

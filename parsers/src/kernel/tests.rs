@@ -122,5 +122,44 @@ fn invalid_utf8_is_kept() {
     let rec = b"[ 100.000000] INFO: task syz\xff\xfe:123 blocked for more than 143 seconds.\n";
     let r = parse_record(rec, 2026).unwrap();
     assert_eq!(r.text, &rec[14..rec.len() - 1]);
-    assert_eq!(classify(r.text).map(|c| c.name), Some("hung_task"));
+    assert_eq!(
+        Catalogue::builtin().classify(r.text).map(|c| c.class),
+        Some("hung_task".into())
+    );
+}
+
+#[test]
+fn padded_caller_id() {
+    let r = parse("[ 1052.080846][   T41] INFO: task x:1 blocked");
+    assert_eq!(r.caller, Some("T41"));
+    assert_eq!(r.text, b"INFO: task x:1 blocked");
+    let r = parse("[ 1.0][Tx] text");
+    assert_eq!(r.caller, None);
+    assert_eq!(r.text, b"[Tx] text");
+}
+
+#[test]
+fn an_uptime_that_overflows_the_boot_clock_is_not_a_panic() {
+    use crate::{Decoder, RecordMeta, SourceContext};
+    // Found by the kernel_text fuzz target (fuzz/artifacts/kernel_text/crash-boot-uptime-overflow).
+    let ctx = SourceContext {
+        boot_time_us: Some(1_795_000_000_000_000),
+        ..Default::default()
+    };
+    let mut dec = KernelDecoder::new(ctx);
+    dec.decode(
+        b"[9223372036854.775807] x\n",
+        &RecordMeta {
+            offset: 0,
+            ingest_ts_us: 7,
+        },
+    )
+    .unwrap();
+    let batch = dec.finish().unwrap();
+    let clock = batch.column_by_name("clock").unwrap();
+    let clock = clock
+        .as_any()
+        .downcast_ref::<arrow_array::StringArray>()
+        .unwrap();
+    assert_ne!(clock.value(0), "boot");
 }

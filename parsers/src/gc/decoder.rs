@@ -1,0 +1,423 @@
+//! Appends GC events to `gc_events` Arrow columns, carrying per-GC-id detail state.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow_array::builder::ArrayBuilder;
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use memchr::memchr;
+
+use super::legacy::Legacy;
+use super::unified::{Area, Message, Region, parse_decorations, parse_message};
+use super::{CpuTimes, GcEvent, Transition, frame, is_unified_line, parse_legacy};
+use crate::decoder::{Decoder, RecordMeta, SourceContext};
+use crate::error::{ErrorKind, ParseError};
+use crate::event::EventKind;
+use crate::schema;
+use crate::text::trim_eol;
+
+/// Sizes logged on detail lines of the GC id being collected (unified logging).
+#[derive(Debug, Default, Clone)]
+struct Detail {
+    gc_id: Option<u64>,
+    young: Transition,
+    old: Transition,
+    metaspace: Transition,
+    eden: Transition,
+    survivor: Transition,
+    old_regions: Transition,
+    humongous: Transition,
+}
+
+/// A row held back until the next row, so that a following `User=.. Sys=.. Real=..` line of
+/// the same GC id can fill its CPU columns. Text is copied into reused buffers.
+#[derive(Debug, Default)]
+struct Row {
+    ts: i64,
+    ingest_ts: i64,
+    offset: u64,
+    clock: &'static str,
+    uptime: Option<f64>,
+    host: Option<Range<usize>>,
+    jvm: Option<Range<usize>>,
+    collector: Option<&'static str>,
+    gc_id: Option<u64>,
+    kind: &'static str,
+    phase: Range<usize>,
+    cause: Option<Range<usize>>,
+    stw: Option<bool>,
+    duration: Option<f64>,
+    heap: Transition,
+    young: Transition,
+    old: Transition,
+    metaspace: Transition,
+    times: Option<CpuTimes>,
+    /// The record text; the ranges above index into it.
+    text: Vec<u8>,
+}
+
+/// Decoder for the `jvm-gc` format.
+pub struct GcDecoder {
+    ctx: SourceContext,
+    collector: Option<&'static str>,
+    region_size: Option<u64>,
+    detail: Detail,
+    in_stats: bool,
+    pending: Option<Row>,
+    spare: Row,
+    rows: usize,
+    ts: TimestampMicrosecondBuilder,
+    host: StringBuilder,
+    source: StringBuilder,
+    ingest_ts: TimestampMicrosecondBuilder,
+    offset: UInt64Builder,
+    clock: StringBuilder,
+    uptime: Float64Builder,
+    jvm: StringBuilder,
+    collector_col: StringBuilder,
+    gc_id: UInt64Builder,
+    kind: StringBuilder,
+    phase: StringBuilder,
+    cause: StringBuilder,
+    stw: BooleanBuilder,
+    duration: Float64Builder,
+    heap_before: UInt64Builder,
+    heap_after: UInt64Builder,
+    heap_capacity: UInt64Builder,
+    young_before: UInt64Builder,
+    young_after: UInt64Builder,
+    old_before: UInt64Builder,
+    old_after: UInt64Builder,
+    meta_before: UInt64Builder,
+    meta_after: UInt64Builder,
+    user: Float64Builder,
+    sys: Float64Builder,
+    real: Float64Builder,
+    message: StringBuilder,
+}
+
+fn ts_builder() -> TimestampMicrosecondBuilder {
+    TimestampMicrosecondBuilder::new().with_timezone("UTC")
+}
+
+fn range_of(outer: &[u8], inner: &str) -> Option<Range<usize>> {
+    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    (start + inner.len() <= outer.len()).then(|| start..start + inner.len())
+}
+
+impl GcDecoder {
+    /// A decoder for one source (one JVM's log).
+    pub fn new(ctx: SourceContext) -> Self {
+        GcDecoder {
+            ctx,
+            collector: None,
+            region_size: None,
+            detail: Detail::default(),
+            in_stats: false,
+            pending: None,
+            spare: Row::default(),
+            rows: 0,
+            ts: ts_builder(),
+            host: StringBuilder::new(),
+            source: StringBuilder::new(),
+            ingest_ts: ts_builder(),
+            offset: UInt64Builder::new(),
+            clock: StringBuilder::new(),
+            uptime: Float64Builder::new(),
+            jvm: StringBuilder::new(),
+            collector_col: StringBuilder::new(),
+            gc_id: UInt64Builder::new(),
+            kind: StringBuilder::new(),
+            phase: StringBuilder::new(),
+            cause: StringBuilder::new(),
+            stw: BooleanBuilder::new(),
+            duration: Float64Builder::new(),
+            heap_before: UInt64Builder::new(),
+            heap_after: UInt64Builder::new(),
+            heap_capacity: UInt64Builder::new(),
+            young_before: UInt64Builder::new(),
+            young_after: UInt64Builder::new(),
+            old_before: UInt64Builder::new(),
+            old_after: UInt64Builder::new(),
+            meta_before: UInt64Builder::new(),
+            meta_after: UInt64Builder::new(),
+            user: Float64Builder::new(),
+            sys: Float64Builder::new(),
+            real: Float64Builder::new(),
+            message: StringBuilder::new(),
+        }
+    }
+
+    /// Turns an event into the pending row (flushing the previous one).
+    fn push(&mut self, text: &[u8], ev: &GcEvent<'_>, meta: &RecordMeta) {
+        self.flush();
+        let mut row = std::mem::take(&mut self.spare);
+        row.text.clear();
+        row.text.extend_from_slice(text);
+        let (ts, clock) = match (ev.wall_us, ev.uptime_us, self.ctx.boot_time_us) {
+            (Some(w), _, _) => (w, "wall"),
+            (None, Some(up), Some(start)) => (start + up, "jvm_start"),
+            _ => (meta.ingest_ts_us, "ingest"),
+        };
+        row.ts = ts;
+        row.clock = clock;
+        row.ingest_ts = meta.ingest_ts_us;
+        row.offset = meta.offset;
+        row.uptime = ev.uptime_us.map(|u| u as f64 / 1e6);
+        row.host = ev.host.and_then(|h| range_of(text, h));
+        row.jvm = ev.pid.and_then(|p| range_of(text, p));
+        row.collector = ev.collector.or(self.collector);
+        row.gc_id = ev.gc_id;
+        row.kind = ev.kind;
+        row.phase = range_of(text, ev.phase).unwrap_or(0..0);
+        row.cause = ev.cause.and_then(|c| range_of(text, c));
+        row.stw = ev.stop_the_world;
+        row.duration = ev.duration_s;
+        row.heap = ev.heap;
+        row.young = ev.young;
+        row.old = ev.old;
+        row.metaspace = ev.metaspace;
+        row.times = ev.times;
+        // Sizes from this GC id's detail lines go on its first row with a heap transition.
+        if ev.gc_id.is_some() && ev.gc_id == self.detail.gc_id && !ev.heap.is_empty() {
+            let d = std::mem::take(&mut self.detail);
+            let rs = self.region_size;
+            let regions = |a: Transition, b: Transition| -> Transition {
+                match rs {
+                    Some(rs) if !a.is_empty() => Transition {
+                        before: a.before.map(|x| (x + b.before.unwrap_or(0)) * rs),
+                        after: a.after.map(|x| (x + b.after.unwrap_or(0)) * rs),
+                        capacity: None,
+                    },
+                    _ => Transition::default(),
+                }
+            };
+            row.young = row.young.or(d.young).or(regions(d.eden, d.survivor));
+            row.old = row.old.or(d.old).or(regions(d.old_regions, d.humongous));
+            row.metaspace = row.metaspace.or(d.metaspace);
+        }
+        self.pending = Some(row);
+        self.rows += 1;
+    }
+
+    fn flush(&mut self) {
+        let Some(row) = self.pending.take() else {
+            return;
+        };
+        let text = &row.text;
+        let s = |r: &Range<usize>| String::from_utf8_lossy(&text[r.clone()]);
+        self.ts.append_value(row.ts);
+        match &row.host {
+            Some(h) => self.host.append_value(s(h)),
+            None => self.host.append_value(&self.ctx.host),
+        }
+        self.source.append_value(&self.ctx.source);
+        self.ingest_ts.append_value(row.ingest_ts);
+        self.offset.append_value(row.offset);
+        self.clock.append_value(row.clock);
+        self.uptime.append_option(row.uptime);
+        match &row.jvm {
+            Some(j) => self.jvm.append_value(s(j)),
+            None => self.jvm.append_value(&self.ctx.source),
+        }
+        self.collector_col.append_option(row.collector);
+        self.gc_id.append_option(row.gc_id);
+        self.kind.append_value(row.kind);
+        self.phase.append_value(s(&row.phase));
+        self.cause.append_option(row.cause.as_ref().map(s));
+        self.stw.append_option(row.stw);
+        self.duration.append_option(row.duration);
+        self.heap_before.append_option(row.heap.before);
+        self.heap_after.append_option(row.heap.after);
+        self.heap_capacity.append_option(row.heap.capacity);
+        self.young_before.append_option(row.young.before);
+        self.young_after.append_option(row.young.after);
+        self.old_before.append_option(row.old.before);
+        self.old_after.append_option(row.old.after);
+        self.meta_before.append_option(row.metaspace.before);
+        self.meta_after.append_option(row.metaspace.after);
+        self.user.append_option(row.times.map(|t| t.user));
+        self.sys.append_option(row.times.map(|t| t.sys));
+        self.real.append_option(row.times.map(|t| t.real));
+        self.message.append_value(String::from_utf8_lossy(text));
+        self.spare = row;
+    }
+
+    fn decode_unified(&mut self, line: &[u8], meta: &RecordMeta) -> Result<(), ParseError> {
+        let (d, at) = parse_decorations(line)?;
+        let msg = parse_message(line, at, &d);
+        if !matches!(
+            msg,
+            Message::StatsStart | Message::Unknown | Message::Known | Message::Truncated
+        ) {
+            self.in_stats = false;
+        }
+        match msg {
+            Message::Event(ev) => {
+                if ev.gc_id.is_some() {
+                    self.in_stats = false;
+                }
+                self.push(line, &ev, meta);
+            }
+            Message::Sizes {
+                gc_id,
+                area,
+                t,
+                collector,
+            } => {
+                self.detail_for(gc_id);
+                if self.collector.is_none() {
+                    self.collector = collector;
+                }
+                let slot = match area {
+                    Area::Young => &mut self.detail.young,
+                    Area::Old => &mut self.detail.old,
+                    Area::Metaspace => &mut self.detail.metaspace,
+                };
+                *slot = t;
+            }
+            Message::Regions { gc_id, which, t } => {
+                self.detail_for(gc_id);
+                let slot = match which {
+                    Region::Eden => &mut self.detail.eden,
+                    Region::Survivor => &mut self.detail.survivor,
+                    Region::Old => &mut self.detail.old_regions,
+                    Region::Humongous => &mut self.detail.humongous,
+                };
+                *slot = t;
+            }
+            Message::RegionSize(v) => self.region_size = Some(v),
+            Message::Collector(c) => self.collector = Some(c),
+            Message::Cpu { gc_id, times } => {
+                if let Some(p) = self.pending.as_mut()
+                    && p.gc_id == Some(gc_id)
+                    && p.times.is_none()
+                {
+                    p.times = Some(times);
+                }
+            }
+            Message::StatsStart => self.in_stats = true,
+            Message::Truncated => {
+                return Err(ParseError::new(
+                    ErrorKind::Truncated,
+                    line.len(),
+                    "GC event line cut short (unbalanced parentheses)",
+                ));
+            }
+            Message::Known => {}
+            Message::Unknown => {
+                let gc_line = d
+                    .tags
+                    .is_some_and(|t| t.starts_with("gc") || t.starts_with("safepoint"));
+                if !(self.in_stats && (gc_line || d.tags.is_none())) {
+                    return Err(ParseError::new(
+                        ErrorKind::Malformed,
+                        at,
+                        "unrecognised unified-logging GC message",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn detail_for(&mut self, gc_id: u64) {
+        if self.detail.gc_id != Some(gc_id) {
+            self.detail = Detail {
+                gc_id: Some(gc_id),
+                ..Default::default()
+            };
+        }
+    }
+}
+
+impl Decoder for GcDecoder {
+    fn kind(&self) -> EventKind {
+        EventKind::Gc
+    }
+
+    fn frame(&self, buf: &[u8], eof: bool) -> Option<usize> {
+        frame(buf, eof)
+    }
+
+    fn decode(&mut self, record: &[u8], meta: &RecordMeta) -> Result<(), ParseError> {
+        if record.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        if let Some(nul) = memchr(0, record) {
+            return Err(ParseError::new(
+                ErrorKind::NulByte,
+                nul,
+                "NUL byte in a text record",
+            ));
+        }
+        let line = trim_eol(record);
+        if is_unified_line(line) {
+            return self.decode_unified(line, meta);
+        }
+        match parse_legacy(record, self.in_stats)? {
+            Legacy::Events(evs) => {
+                self.in_stats = false;
+                for ev in evs.iter() {
+                    if ev.collector.is_some() && self.collector.is_none() && ev.kind != "safepoint"
+                    {
+                        self.collector = ev.collector;
+                    }
+                    self.push(line, ev, meta);
+                }
+            }
+            Legacy::StatsStart => self.in_stats = true,
+            Legacy::Known => {}
+        }
+        Ok(())
+    }
+
+    fn pending_rows(&self) -> usize {
+        self.rows
+    }
+
+    fn finish(&mut self) -> Option<RecordBatch> {
+        self.flush();
+        if self.offset.is_empty() {
+            return None;
+        }
+        self.rows = 0;
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(self.ts.finish()),
+            Arc::new(self.host.finish()),
+            Arc::new(self.source.finish()),
+            Arc::new(self.ingest_ts.finish()),
+            Arc::new(self.offset.finish()),
+            Arc::new(self.clock.finish()),
+            Arc::new(self.uptime.finish()),
+            Arc::new(self.jvm.finish()),
+            Arc::new(self.collector_col.finish()),
+            Arc::new(self.gc_id.finish()),
+            Arc::new(self.kind.finish()),
+            Arc::new(self.phase.finish()),
+            Arc::new(self.cause.finish()),
+            Arc::new(self.stw.finish()),
+            Arc::new(self.duration.finish()),
+            Arc::new(self.heap_before.finish()),
+            Arc::new(self.heap_after.finish()),
+            Arc::new(self.heap_capacity.finish()),
+            Arc::new(self.young_before.finish()),
+            Arc::new(self.young_after.finish()),
+            Arc::new(self.old_before.finish()),
+            Arc::new(self.old_after.finish()),
+            Arc::new(self.meta_before.finish()),
+            Arc::new(self.meta_after.finish()),
+            Arc::new(self.user.finish()),
+            Arc::new(self.sys.finish()),
+            Arc::new(self.real.finish()),
+            Arc::new(self.message.finish()),
+        ];
+        Some(
+            RecordBatch::try_new(schema::gc_events(), cols)
+                .expect("gc_events columns match schema"),
+        )
+    }
+}
