@@ -1,1 +1,9 @@
+//! End-to-end tests: the real `serversage` binary on real logs, checked against values
+//! computed independently from the input (line counts, grep-style matches), plus a real
+//! Prometheus scraping /metrics and DuckDB reading the Parquet files as they are.
 
+mod harness;
+mod import;
+mod parse;
+mod run;
+mod validate;

@@ -1,0 +1,9 @@
+//! Sources: where bytes come from. Today: files, followed or imported once.
+
+mod checkpoint;
+mod file;
+mod fingerprint;
+
+pub use checkpoint::{CHECKPOINT_VERSION, Checkpoints, Entry};
+pub use file::{FileSource, FileSourceOptions, SourceReport};
+pub use fingerprint::{HEAD_BYTES, fnv1a64};
