@@ -18,7 +18,9 @@ public class GcWorkload {
             byte[] b = new byte[(i % 64 == 0) ? 2 * 1024 * 1024 : 1024 + (i % 4096)];
             b[0] = (byte) i;
             sink += b.length;
-            if (oom || i % 8 == 0) {
+            // The 2 MiB arrays (every 64th) are garbage unless "oom": a live window of them would
+            // exhaust any small heap.
+            if (oom || (i % 8 == 0 && i % 64 != 0)) {
                 live.add(b);
             }
             if (!oom && live.size() > 20_000) {

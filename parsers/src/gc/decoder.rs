@@ -47,6 +47,8 @@ struct Row {
     gc_id: Option<u64>,
     kind: &'static str,
     phase: Range<usize>,
+    /// The phase when it is a fixed name not found in the text (JDK 8 stopped-time lines).
+    phase_fixed: String,
     cause: Option<Range<usize>>,
     stw: Option<bool>,
     duration: Option<f64>,
@@ -159,7 +161,9 @@ impl GcDecoder {
         row.text.extend_from_slice(text);
         let (ts, clock) = match (ev.wall_us, ev.uptime_us, self.ctx.boot_time_us) {
             (Some(w), _, _) => (w, "wall"),
-            (None, Some(up), Some(start)) => (start + up, "jvm_start"),
+            (None, Some(up), Some(start)) if start.checked_add(up).is_some() => {
+                (start + up, "jvm_start")
+            }
             _ => (meta.ingest_ts_us, "ingest"),
         };
         row.ts = ts;
@@ -172,7 +176,11 @@ impl GcDecoder {
         row.collector = ev.collector.or(self.collector);
         row.gc_id = ev.gc_id;
         row.kind = ev.kind;
-        row.phase = range_of(text, ev.phase).unwrap_or(0..0);
+        row.phase_fixed.clear();
+        row.phase = range_of(text, ev.phase).unwrap_or_else(|| {
+            row.phase_fixed.push_str(ev.phase);
+            0..0
+        });
         row.cause = ev.cause.and_then(|c| range_of(text, c));
         row.stw = ev.stop_the_world;
         row.duration = ev.duration_s;
@@ -226,7 +234,11 @@ impl GcDecoder {
         self.collector_col.append_option(row.collector);
         self.gc_id.append_option(row.gc_id);
         self.kind.append_value(row.kind);
-        self.phase.append_value(s(&row.phase));
+        if row.phase_fixed.is_empty() {
+            self.phase.append_value(s(&row.phase));
+        } else {
+            self.phase.append_value(&row.phase_fixed);
+        }
         self.cause.append_option(row.cause.as_ref().map(s));
         self.stw.append_option(row.stw);
         self.duration.append_option(row.duration);

@@ -568,6 +568,13 @@ const KNOWN_UNTAGGED: &[&str] = &[
     "Free: ",
     "Pacer for ",
     "Failed to allocate",
+    // Printed with tags gc,ergo / gc,init: without a `tags` decoration they arrive untagged.
+    "Attempting full compaction",
+    "Attempting maximum full compaction",
+    "Mode: ",
+    "Heuristics: ",
+    "TLAB Size Max: ",
+    "Humongous Object Threshold: ",
     "Cancelling GC: ",
     "Evacuation Reserve: ",
     "Free headroom: ",
