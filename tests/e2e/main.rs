@@ -2,6 +2,7 @@
 //! computed independently from the input (line counts, grep-style matches), plus a real
 //! Prometheus scraping /metrics and DuckDB reading the Parquet files as they are.
 
+mod gc;
 mod harness;
 mod import;
 mod parse;
