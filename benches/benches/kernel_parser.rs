@@ -1,5 +1,7 @@
-//! Kernel text decoding: frame + parse + append to Arrow (the pipeline's decode stage) over a
-//! ~16 MB in-memory corpus per form, in bytes/s and records/s; and the parse step alone.
+//! Kernel decoding: frame + parse + append to Arrow (the pipeline's decode stage) over a
+//! ~16 MB in-memory corpus per form (the three text forms with the `kernel` decoder, and
+//! /dev/kmsg records with the `kmsg` decoder), in bytes/s and records/s; and the parse step
+//! alone.
 //!
 //! `cargo bench -p benches --bench kernel_parser` (add `-- dmesg-iso` to filter).
 
@@ -10,7 +12,7 @@ use benches::corpus::{KernelForm, kernel_corpus_vec};
 use benches::decode::{BATCH_ROWS, decode_all};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use serversage_parsers::decoder::for_format;
-use serversage_parsers::kernel::parse_record;
+use serversage_parsers::kernel::{kmsg, parse_record};
 use serversage_parsers::{Decoder, SourceContext};
 
 const CORPUS_BYTES: u64 = 16 << 20;
@@ -38,7 +40,7 @@ fn inputs() -> Vec<Input> {
         .map(|form| {
             let (bytes, stats) = kernel_corpus_vec(CORPUS_BYTES, form, SEED);
             // Check once, outside the timing, that the bench measures what it claims.
-            let mut dec = for_format("kernel", &ctx()).expect("kernel decoder");
+            let mut dec = for_format(form.format(), &ctx()).expect("kernel decoder");
             let got = decode_all(dec.as_mut(), &bytes, BATCH_ROWS);
             assert!(got.errors.is_empty(), "{form}: {:?}", got.errors.first());
             assert_eq!(got.rows, stats.records, "{form}");
@@ -52,8 +54,8 @@ fn inputs() -> Vec<Input> {
 }
 
 /// One pass of the decode stage over the whole corpus with a fresh decoder.
-fn decode_pass(input: &[u8]) -> u64 {
-    let mut dec: Box<dyn Decoder> = for_format("kernel", &ctx()).expect("kernel decoder");
+fn decode_pass(form: KernelForm, input: &[u8]) -> u64 {
+    let mut dec: Box<dyn Decoder> = for_format(form.format(), &ctx()).expect("kernel decoder");
     decode_all(dec.as_mut(), input, BATCH_ROWS).rows
 }
 
@@ -73,7 +75,7 @@ fn decode_stage(c: &mut Criterion) {
     for i in &inputs {
         group.throughput(Throughput::Bytes(i.bytes.len() as u64));
         group.bench_function(i.form.name(), |b| {
-            b.iter(|| decode_pass(black_box(&i.bytes)))
+            b.iter(|| decode_pass(i.form, black_box(&i.bytes)))
         });
     }
     group.finish();
@@ -83,7 +85,7 @@ fn decode_stage(c: &mut Criterion) {
     for i in &inputs {
         group.throughput(Throughput::Elements(i.records));
         group.bench_function(i.form.name(), |b| {
-            b.iter(|| decode_pass(black_box(&i.bytes)))
+            b.iter(|| decode_pass(i.form, black_box(&i.bytes)))
         });
     }
     group.finish();
@@ -92,7 +94,7 @@ fn decode_stage(c: &mut Criterion) {
     let mut group = c.benchmark_group("kernel_parse_only");
     configure(&mut group);
     for i in &inputs {
-        let dec = for_format("kernel", &ctx()).expect("kernel decoder");
+        let dec = for_format(i.form.format(), &ctx()).expect("kernel decoder");
         let mut records = Vec::with_capacity(i.records as usize);
         let mut pos = 0;
         while pos < i.bytes.len() {
@@ -105,8 +107,14 @@ fn decode_stage(c: &mut Criterion) {
             b.iter(|| {
                 let mut n = 0usize;
                 for r in &records {
-                    let rec = parse_record(black_box(r), 2026).expect("corpus parses");
-                    n += rec.text.len();
+                    n += if i.form == KernelForm::Kmsg {
+                        kmsg::parse(black_box(r)).expect("corpus parses").text.len()
+                    } else {
+                        parse_record(black_box(r), 2026)
+                            .expect("corpus parses")
+                            .text
+                            .len()
+                    };
                 }
                 n
             })

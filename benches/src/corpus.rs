@@ -2,11 +2,15 @@
 //!
 //! The mix is modelled on real `dmesg` output and on kernel console logs: mostly ordinary
 //! driver, network, storage and file-system lines that name a subsystem and a device, about
-//! 1% of lines the catalogue classifies (OOM kills, segfaults, I/O errors, hung tasks, soft
-//! lockups, file-system errors), a few multi-line records (dmesg form only; continuation
+//! 1% of lines that report problems (OOM kills, segfaults, I/O errors, hung tasks, soft
+//! lockups, link down, file-system errors: [`INTERESTING_CLASSES`]), a few multi-line records (dmesg form only; continuation
 //! lines are indented with 15 spaces, the width of `[ssssss.uuuuuu] `), and now and then a
 //! byte that is not valid UTF-8. Timestamps only move forward. The same seed always gives
 //! the same bytes, on every platform: the generator has its own PRNG (splitmix64).
+//!
+//! The built-in catalogue also classifies routine events that ordinary lines carry (link up,
+//! AppArmor denials, the pids limit, SYN flooding: [`ORDINARY_CLASSIFIED`]), so about 19% of
+//! records get a class in all; [`expected_classified_share`] gives the exact expectation.
 //!
 //! Every record written is one the kernel parser accepts and none is blank, so
 //! [`CorpusStats::records`] is exactly the number of rows the kernel decoder produces.
@@ -32,11 +36,19 @@ pub enum KernelForm {
     /// rsyslog's kern.log (RSYSLOG_FileFormat):
     /// `2026-11-22T17:10:40.242860+00:00 host kernel: [   12.345678] text`.
     KernLog,
+    /// `/dev/kmsg` records (`cat /dev/kmsg > f`): `6,1234,12345678,-;text`, bytes below
+    /// 0x20, from 0x7f and `\` escaped as `\xNN`. Read with the `kmsg` decoder.
+    Kmsg,
 }
 
 impl KernelForm {
     /// All forms, for benches that cover each one.
-    pub const ALL: [KernelForm; 3] = [KernelForm::Dmesg, KernelForm::DmesgIso, KernelForm::KernLog];
+    pub const ALL: [KernelForm; 4] = [
+        KernelForm::Dmesg,
+        KernelForm::DmesgIso,
+        KernelForm::KernLog,
+        KernelForm::Kmsg,
+    ];
 
     /// Short name, as accepted by [`FromStr`] and used as a bench id.
     pub fn name(self) -> &'static str {
@@ -44,6 +56,15 @@ impl KernelForm {
             KernelForm::Dmesg => "dmesg",
             KernelForm::DmesgIso => "dmesg-iso",
             KernelForm::KernLog => "kern-log",
+            KernelForm::Kmsg => "kmsg",
+        }
+    }
+
+    /// The decoder format (`decoder::for_format`) that reads this form.
+    pub fn format(self) -> &'static str {
+        match self {
+            KernelForm::Kmsg => "kmsg",
+            _ => "kernel",
         }
     }
 }
@@ -62,8 +83,9 @@ impl FromStr for KernelForm {
             "dmesg" => Ok(KernelForm::Dmesg),
             "dmesg-iso" | "iso" => Ok(KernelForm::DmesgIso),
             "kern-log" | "kernlog" | "syslog" => Ok(KernelForm::KernLog),
+            "kmsg" => Ok(KernelForm::Kmsg),
             other => Err(format!(
-                "unknown kernel form `{other}` (expected dmesg, dmesg-iso or kern-log)"
+                "unknown kernel form `{other}` (expected dmesg, dmesg-iso, kern-log or kmsg)"
             )),
         }
     }
@@ -117,6 +139,46 @@ pub fn kernel_corpus_vec(target_bytes: u64, form: KernelForm, seed: u64) -> (Vec
 
 const BLOCK: usize = 64 * 1024;
 
+/// Records per million that come from the problem templates ([`INTERESTING_CLASSES`]).
+pub const INTERESTING_PER_MILLION: u64 = 10_000;
+/// Records per million that are multi-line (`Mem-Info:`, `Call Trace:`; dmesg form only,
+/// unclassified).
+pub const MULTI_LINE_PER_MILLION: u64 = 2_000;
+/// Ordinary templates, picked uniformly for the remaining records.
+pub const ORDINARY_TEMPLATES: u64 = 28;
+/// The classes of the problem templates, one each, picked uniformly.
+pub const INTERESTING_CLASSES: [&str; 7] = [
+    "oom_kill",
+    "segfault",
+    "io_error",
+    "hung_task",
+    "soft_lockup",
+    "nic_link_down",
+    "ext4_error",
+];
+/// The ordinary templates (by index) that the built-in catalogue classifies, and the class.
+pub const ORDINARY_CLASSIFIED: [(u64, &str); 5] = [
+    (5, "nic_link_up"),
+    (6, "nic_link_up"),
+    (9, "apparmor_denied"),
+    (22, "pids_limit"),
+    (27, "syn_flood"),
+];
+
+/// Share of records (0..1) the built-in catalogue classifies in a `form` corpus, from the
+/// generator's rates: every problem record plus the classified ordinary templates' share of
+/// the ordinary ones. (A rare non-UTF-8 byte can break a match; that is well below 0.1%.)
+pub fn expected_classified_share(form: KernelForm) -> f64 {
+    let multi = if form == KernelForm::Dmesg {
+        MULTI_LINE_PER_MILLION
+    } else {
+        0
+    };
+    let ordinary = 1e6 - (INTERESTING_PER_MILLION + multi) as f64;
+    let classified_ordinary = ORDINARY_CLASSIFIED.len() as f64 / ORDINARY_TEMPLATES as f64;
+    (INTERESTING_PER_MILLION as f64 + ordinary * classified_ordinary) / 1e6
+}
+
 /// splitmix64: tiny, fast, statistically fine for test data, and the same everywhere.
 #[derive(Debug, Clone)]
 pub struct SplitMix64(u64);
@@ -167,6 +229,8 @@ struct Generator {
     text: Vec<u8>,
     /// Continuation lines of the current record.
     cont: Vec<Vec<u8>>,
+    /// Sequence number of the last kmsg record.
+    seq: u64,
 }
 
 const HOSTS: &[&str] = &["web1", "db-primary", "ci-runner-07", "k8s-node-3"];
@@ -182,6 +246,7 @@ impl Generator {
             host,
             text: Vec::with_capacity(512),
             cont: Vec::new(),
+            seq: 0,
         }
     }
 
@@ -200,9 +265,11 @@ impl Generator {
         self.text.clear();
         self.cont.clear();
         let roll = self.rng.below(1_000_000);
-        if roll < 10_000 {
+        if roll < INTERESTING_PER_MILLION {
             self.interesting();
-        } else if roll < 12_000 && self.form == KernelForm::Dmesg {
+        } else if roll < INTERESTING_PER_MILLION + MULTI_LINE_PER_MILLION
+            && self.form == KernelForm::Dmesg
+        {
             self.multi_line();
         } else {
             self.ordinary();
@@ -228,6 +295,21 @@ impl Generator {
                 out.extend_from_slice(b" kernel: ");
                 push_uptime(out, self.uptime_us);
             }
+            KernelForm::Kmsg => {
+                // kern.info mostly; the level does not matter to the decoder's cost.
+                let pri = *self.rng.pick(&[6, 6, 6, 5, 4, 3]);
+                self.seq += 1;
+                put!(out, "{pri},{},{},-;", self.seq, self.uptime_us);
+                for &b in &self.text {
+                    if !(0x20..0x7f).contains(&b) || b == b'\\' {
+                        put!(out, "\\x{b:02x}");
+                    } else {
+                        out.push(b);
+                    }
+                }
+                out.push(b'\n');
+                return;
+            }
         }
         out.extend_from_slice(&self.text);
         out.push(b'\n');
@@ -238,6 +320,8 @@ impl Generator {
         }
     }
 
+    /// One of [`ORDINARY_TEMPLATES`] routine lines; the catalogue classifies the ones in
+    /// [`ORDINARY_CLASSIFIED`].
     fn ordinary(&mut self) {
         let r = &mut self.rng;
         let t = &mut self.text;
@@ -245,7 +329,7 @@ impl Generator {
         let part = r.range(1, 3);
         let p = if disk.starts_with("nvme") { "p" } else { "" };
         let nic = *r.pick(&["eth0", "eth1", "enp3s0", "ens5"]);
-        let n = r.below(28);
+        let n = r.below(ORDINARY_TEMPLATES);
         match n {
             0 => put!(
                 t,
@@ -458,13 +542,14 @@ impl Generator {
         }
     }
 
-    /// About 1% of lines: what the catalogue classifies and rules alert on.
+    /// About 1% of lines: problems the catalogue classifies and rules alert on, one template
+    /// per entry of [`INTERESTING_CLASSES`], in that order.
     fn interesting(&mut self) {
         let r = &mut self.rng;
         let t = &mut self.text;
         let comm = *r.pick(&["java", "postgres", "python3", "node", "mysqld", "chrome"]);
         let pid = r.range(300, 4_000_000);
-        match r.below(7) {
+        match r.below(INTERESTING_CLASSES.len() as u64) {
             0 => put!(
                 t,
                 "Out of memory: Killed process {pid} ({comm}) total-vm:{}kB, anon-rss:{}kB, file-rss:{}kB, shmem-rss:0kB, UID:{} pgtables:{}kB oom_score_adj:{}",

@@ -130,8 +130,12 @@ pub fn decode_reader(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::corpus::{KernelForm, kernel_corpus_vec};
+    use crate::corpus::{
+        INTERESTING_CLASSES, KernelForm, ORDINARY_CLASSIFIED, expected_classified_share,
+        kernel_corpus_vec,
+    };
     use serversage_parsers::{SourceContext, decoder::for_format};
+    use std::collections::BTreeSet;
 
     fn ctx() -> SourceContext {
         SourceContext {
@@ -150,7 +154,7 @@ mod tests {
         for form in KernelForm::ALL {
             for seed in [1, 2, 0xdead_beef] {
                 let (buf, stats) = kernel_corpus_vec(2_000_000, form, seed);
-                let mut dec = for_format("kernel", &ctx()).unwrap();
+                let mut dec = for_format(form.format(), &ctx()).unwrap();
                 let got = decode_all(dec.as_mut(), &buf, BATCH_ROWS);
                 assert!(
                     got.errors.is_empty(),
@@ -170,7 +174,7 @@ mod tests {
         for form in KernelForm::ALL {
             let (buf, stats) = kernel_corpus_vec(300_000, form, 9);
             for chunk in [1, 7, 100, 4096, 1 << 20] {
-                let mut dec = for_format("kernel", &ctx()).unwrap();
+                let mut dec = for_format(form.format(), &ctx()).unwrap();
                 let got = decode_reader(dec.as_mut(), &buf[..], chunk, 1000).unwrap();
                 assert_eq!(got.framed, stats.records, "{form} chunk {chunk}");
                 assert_eq!(got.rows, stats.records, "{form} chunk {chunk}");
@@ -179,7 +183,9 @@ mod tests {
         }
     }
 
-    /// The mix is what the generator promises: ~1% classified, some multi-line records
+    /// The mix is what the generator promises: the classified share its template rates give
+    /// (~1% problems plus the routine events the catalogue names, ~19% in all), exactly the
+    /// classes of its classified templates, some multi-line records
     /// (dmesg only), a few non-UTF-8 messages, monotonic time, ~110-byte dmesg lines.
     #[test]
     fn corpus_mix_is_realistic() {
@@ -189,10 +195,11 @@ mod tests {
 
         for form in KernelForm::ALL {
             let (buf, stats) = kernel_corpus_vec(4_000_000, form, 42);
-            let mut dec = for_format("kernel", &ctx()).unwrap();
+            let mut dec = for_format(form.format(), &ctx()).unwrap();
             let mut pos = 0;
             let (mut classified, mut multi, mut raw, mut rows) = (0u64, 0u64, 0u64, 0u64);
             let mut last_ts = i64::MIN;
+            let mut classes = BTreeSet::new();
             while pos < buf.len() {
                 let len = dec.frame(&buf[pos..], true).unwrap();
                 let meta = RecordMeta {
@@ -212,8 +219,9 @@ mod tests {
                         assert!(*t > last_ts, "{form}: time went backwards");
                         last_ts = *t;
                     }
-                    classified +=
-                        (b.num_rows() - b.column_by_name("class").unwrap().null_count()) as u64;
+                    let class = b.column_by_name("class").unwrap().as_string::<i32>();
+                    classified += (b.num_rows() - class.null_count()) as u64;
+                    classes.extend(class.iter().flatten().map(str::to_string));
                     raw += (b.num_rows() - b.column_by_name("message_raw").unwrap().null_count())
                         as u64;
                     let msg = b.column_by_name("message").unwrap().as_string::<i32>();
@@ -224,8 +232,19 @@ mod tests {
                 }
             }
             assert_eq!(rows, stats.records);
+            // ~35k records: one standard deviation of the share is ~0.2 points.
             let pct = classified as f64 * 100.0 / rows as f64;
-            assert!((0.7..2.5).contains(&pct), "{form}: {pct:.2}% classified");
+            let expected = expected_classified_share(form) * 100.0;
+            assert!(
+                (pct - expected).abs() < 1.0,
+                "{form}: {pct:.2}% classified, the generator's rates give {expected:.2}%"
+            );
+            let want: BTreeSet<String> = INTERESTING_CLASSES
+                .iter()
+                .chain(ORDINARY_CLASSIFIED.iter().map(|(_, c)| c))
+                .map(|c| c.to_string())
+                .collect();
+            assert_eq!(classes, want, "{form}: classes seen");
             assert!(raw > 0, "{form}: no non-UTF-8 message");
             if form == KernelForm::Dmesg {
                 assert!(multi > 0, "no multi-line record");

@@ -26,7 +26,8 @@ struct Args {
     /// Corpus size to generate: 100MB, 512MiB, 1GiB, ... (KB/MB/GB are 10^3ⁿ, KiB/MiB/GiB 2^10ⁿ).
     #[arg(long, default_value = "1GiB", value_parser = parse_size)]
     size: u64,
-    /// Text form of the kernel log: dmesg, dmesg-iso or kern-log.
+    /// Form of the kernel log: dmesg, dmesg-iso, kern-log (read as `--format kernel`) or kmsg
+    /// (`--format kmsg`).
     #[arg(long, default_value = "dmesg")]
     form: KernelForm,
     /// Seed of the corpus generator (same seed, same bytes).
@@ -119,10 +120,10 @@ fn generate(path: &Path, args: &Args) -> Result<Corpus> {
     })
 }
 
-/// Counts the rows a reused corpus should give by decoding it with the kernel decoder.
-fn count_existing(path: &Path) -> Result<Corpus> {
+/// Counts the rows a reused corpus should give by decoding it with the `format` decoder.
+fn count_existing(path: &Path, format: &str) -> Result<Corpus> {
     eprintln!(
-        "counting the records of {} with the kernel decoder",
+        "counting the records of {} with the {format} decoder",
         path.display()
     );
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -132,7 +133,7 @@ fn count_existing(path: &Path) -> Result<Corpus> {
         default_year: 2026,
         ..Default::default()
     };
-    let mut dec = decoder::for_format("kernel", &ctx).context("kernel decoder")?;
+    let mut dec = decoder::for_format(format, &ctx).context("kernel decoder")?;
     let stats = decode_reader(dec.as_mut(), file, 1 << 20, BATCH_ROWS)
         .with_context(|| format!("reading {}", path.display()))?;
     if !stats.errors.is_empty() {
@@ -181,7 +182,7 @@ fn run(args: Args) -> Result<bool> {
         .with_context(|| format!("creating a temporary directory in {}", work_dir.display()))?;
 
     let corpus = match &args.corpus {
-        Some(p) if p.exists() => count_existing(p)?,
+        Some(p) if p.exists() => count_existing(p, args.form.format())?,
         Some(p) => generate(p, &args)?,
         None => generate(&tmp.path().join(format!("kernel-{}.log", args.form)), &args)?,
     };
@@ -189,14 +190,16 @@ fn run(args: Args) -> Result<bool> {
     std::fs::create_dir(&data)?;
 
     eprintln!(
-        "running {} import --format kernel --host bench --data {} {}",
+        "running {} import --format {} --host bench --data {} {}",
         bin.display(),
+        args.form.format(),
         data.display(),
         corpus.path.display()
     );
     let import = run_measured(
         Command::new(&bin)
-            .args(["import", "--format", "kernel", "--host", "bench", "--data"])
+            .args(["import", "--format", args.form.format(), "--host", "bench"])
+            .arg("--data")
             .arg(&data)
             .arg(&corpus.path)
             .stdin(Stdio::null()),

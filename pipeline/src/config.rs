@@ -90,7 +90,7 @@ fn default_flush() -> String {
     "10s".into()
 }
 fn default_rows() -> usize {
-    262_144
+    serversage_sinks::store::DEFAULT_MAX_BUFFERED_ROWS
 }
 fn default_zstd() -> i32 {
     1

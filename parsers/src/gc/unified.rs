@@ -385,7 +385,11 @@ fn zgc_cycle<'a>(rest: &'a str, base: GcEvent<'a>) -> Message<'a> {
         duration = Some(secs);
         tail = &tail[..sp];
     }
-    let heap = zgc_transition(tail.as_bytes()).unwrap_or_default();
+    // The cycle's event is its summary line, the one with the heap transition; other lines
+    // naming the cycle (its start) carry nothing to count.
+    let Some(heap) = zgc_transition(tail.as_bytes()) else {
+        return Message::Known;
+    };
     let (phase, cause) = split_phase_cause(name);
     Message::Event(GcEvent {
         kind: "concurrent_cycle",

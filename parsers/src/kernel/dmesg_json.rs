@@ -66,9 +66,11 @@ pub fn frame(buf: &[u8], eof: bool) -> Option<usize> {
     if buf.is_empty() {
         return None;
     }
+    // Leading whitespace is always a blank record of its own, so where a read happens to
+    // split the indentation cannot move the next element's offset (found by fuzzing).
     let i = skip_ws(buf, 0);
-    if i == buf.len() {
-        return Some(buf.len());
+    if i > 0 {
+        return Some(i);
     }
     let incomplete = |eof: bool| if eof { Some(buf.len()) } else { None };
     match buf[i] {
@@ -301,7 +303,12 @@ mod tests {
         );
         // Partial input waits for more.
         assert_eq!(frame(&doc[..40], false), Some(15), "the header");
-        assert_eq!(frame(&doc[15..60], false), None);
+        assert_eq!(
+            frame(&doc[15..60], false),
+            Some(7),
+            "indentation is a blank record of its own"
+        );
+        assert_eq!(frame(&doc[22..60], false), None);
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 /// Longest allowed [`StoreConfig::flush_interval`]: data is on disk within a minute.
 pub const MAX_FLUSH_INTERVAL: Duration = Duration::from_secs(60);
 /// Default [`StoreConfig::max_buffered_rows`].
-pub const DEFAULT_MAX_BUFFERED_ROWS: usize = 262_144;
+pub const DEFAULT_MAX_BUFFERED_ROWS: usize = 131_072;
 /// Default [`StoreConfig::zstd_level`].
 pub const DEFAULT_ZSTD_LEVEL: i32 = 1;
 

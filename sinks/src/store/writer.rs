@@ -24,6 +24,9 @@ pub(crate) const MAX_ROW_GROUP_ROWS: usize = 128 * 1024;
 pub(crate) const TMP_PREFIX: &str = ".part-";
 pub(crate) const TMP_SUFFIX: &str = ".parquet.tmp";
 
+/// Columns holding free text or raw bytes, written without dictionary or statistics.
+const FREE_TEXT_COLUMNS: &[&str] = &["message", "message_raw", "raw", "reason", "summary"];
+
 /// Writer settings for one table: ZSTD at `zstd_level`, dictionary encoding, page-level
 /// statistics (column and offset index), row groups of at most 128 Ki rows, and the
 /// `(host, ts)` sort order recorded in the row-group metadata.
@@ -49,14 +52,24 @@ pub(crate) fn writer_properties(
         ]),
         _ => None,
     };
-    Ok(WriterProperties::builder()
+    let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
         .set_dictionary_enabled(true)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
         .set_sorting_columns(sorting)
-        .set_created_by(format!("serversage {}", env!("CARGO_PKG_VERSION")))
-        .build())
+        .set_created_by(format!("serversage {}", env!("CARGO_PKG_VERSION")));
+    // Free text is nearly unique per row: a dictionary is built only to be thrown away and
+    // min/max pages of log lines prune nothing. Skipping both roughly halves write time.
+    for name in FREE_TEXT_COLUMNS {
+        if schema.index_of(name).is_ok() {
+            let path = parquet::schema::types::ColumnPath::from(*name);
+            builder = builder
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_statistics_enabled(path, EnabledStatistics::None);
+        }
+    }
+    Ok(builder.build())
 }
 
 /// A file written under its temporary name, fsynced, not yet visible to readers.
