@@ -26,17 +26,14 @@ impl DecodeCounts {
     pub fn merge(&mut self, other: DecodeCounts) {
         self.events += other.events;
         for (k, n) in other.errors {
-            match self.errors.iter_mut().find(|(x, _)| *x == k) {
-                Some((_, m)) => *m += n,
-                None => self.errors.push((k, n)),
-            }
+            self.add_errors(k, n);
         }
     }
 
-    fn error(&mut self, kind: ErrorKind) {
+    fn add_errors(&mut self, kind: ErrorKind, n: u64) {
         match self.errors.iter_mut().find(|(k, _)| *k == kind) {
-            Some((_, n)) => *n += 1,
-            None => self.errors.push((kind, 1)),
+            Some((_, m)) => *m += n,
+            None => self.errors.push((kind, n)),
         }
     }
 }
@@ -162,7 +159,7 @@ impl DecodeStage {
             match result {
                 Ok(()) => counts.events += 1,
                 Err(e) => {
-                    counts.error(e.kind);
+                    counts.add_errors(e.kind, 1);
                     self.dead.push(record, &meta, &e);
                 }
             }

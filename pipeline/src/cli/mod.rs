@@ -112,17 +112,23 @@ fn validate(path: &Path) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The decoder context of a configured source.
-pub fn source_context(cfg: &Config, s: &SourceConfig) -> anyhow::Result<SourceContext> {
-    let boot_time_us = match s.boot_time.as_deref() {
+/// A `boot_time` value ("host" or RFC 3339) as µs since the epoch; `what` names the key
+/// or flag in the error.
+pub fn parse_boot_time(value: Option<&str>, what: &str) -> anyhow::Result<Option<i64>> {
+    Ok(match value {
         None => None,
         Some("host") => crate::host::boot_time_us(),
         Some(t) => Some(
             chrono::DateTime::parse_from_rfc3339(t)
-                .with_context(|| format!("boot_time `{t}`"))?
+                .with_context(|| format!("{what} `{t}`"))?
                 .timestamp_micros(),
         ),
-    };
+    })
+}
+
+/// The decoder context of a configured source.
+pub fn source_context(cfg: &Config, s: &SourceConfig) -> anyhow::Result<SourceContext> {
+    let boot_time_us = parse_boot_time(s.boot_time.as_deref(), "boot_time")?;
     Ok(SourceContext {
         host: cfg.host_for(s),
         source: s.name.clone(),

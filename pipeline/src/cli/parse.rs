@@ -40,15 +40,7 @@ pub fn run(a: ParseArgs) -> anyhow::Result<ExitCode> {
     } else {
         a.host.clone()
     };
-    let boot_time_us = match a.boot_time.as_deref() {
-        None => None,
-        Some("host") => crate::host::boot_time_us(),
-        Some(t) => Some(
-            chrono::DateTime::parse_from_rfc3339(t)
-                .context("--boot-time")?
-                .timestamp_micros(),
-        ),
-    };
+    let boot_time_us = super::parse_boot_time(a.boot_time.as_deref(), "--boot-time")?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut malformed = 0u64;

@@ -88,6 +88,8 @@ pub struct FileSource {
     files: HashMap<(u64, u64), Tailed>,
     report: SourceReport,
     seen_paths: std::collections::HashSet<PathBuf>,
+    /// Read buffer, reused by every read of every file (not allocated per wake-up).
+    buf: Vec<u8>,
 }
 
 impl FileSource {
@@ -110,6 +112,7 @@ impl FileSource {
             files: HashMap::new(),
             report: SourceReport::default(),
             seen_paths: Default::default(),
+            buf: vec![0u8; READ_CHUNK],
         }
     }
 
@@ -318,14 +321,14 @@ impl FileSource {
                 closed.set(Some(e.0));
             }
         };
-        let mut buf = vec![0u8; READ_CHUNK];
+        let buf = &mut self.buf;
         let mut total = DecodeCounts::default();
         let stage = t.stage.as_mut().expect("identified");
         loop {
             if self.shutdown.load(Ordering::Relaxed) && !stopping {
                 break;
             }
-            let n = t.file.read(&mut buf)?;
+            let n = t.file.read(buf)?;
             if n == 0 {
                 break;
             }
