@@ -323,7 +323,13 @@ fn check(dir: &Path, run: &Run, collector: &str) -> Seen {
             "{ctx}: heap of the pause at byte {off}"
         );
     } else {
-        assert_eq!(collector, "ZGC", "{ctx}: no pause with a heap transition");
+        // The concurrent collectors log heap sizes on their cycles, not on their short
+        // pauses; Shenandoah's pauses carry one only when a cycle degenerates, which a
+        // given run may not do.
+        assert!(
+            matches!(collector, "ZGC" | "Shenandoah"),
+            "{ctx}: no pause with a heap transition"
+        );
     }
     if let Some((off, before, after)) = s.first_zgc_cycle {
         let h = nums(
