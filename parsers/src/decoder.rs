@@ -1,11 +1,14 @@
 //! The format seam: frame bytes into records, parse records into a kind's Arrow columns.
 
+use std::collections::BTreeMap;
+
 use arrow_array::RecordBatch;
 
 use crate::error::ParseError;
 use crate::event::EventKind;
 use crate::gc;
 use crate::kernel;
+use crate::{db, windows};
 
 /// Facts about a source that its records do not carry themselves, fixed for the source's
 /// lifetime. The pipeline fills it from configuration and the host.
@@ -22,6 +25,9 @@ pub struct SourceContext {
     pub boot_id: Option<String>,
     /// Year assumed for timestamps without one (RFC 3164 syslog).
     pub default_year: i32,
+    /// Format-specific settings from the source's `options` table (PostgreSQL's
+    /// `log_line_prefix`, ...); [`check_options`] says which keys a format takes.
+    pub options: BTreeMap<String, String>,
 }
 
 /// Per-record facts that the pipeline knows and the bytes do not.
@@ -55,6 +61,18 @@ pub trait Decoder: Send {
 
     /// Takes the rows built so far as a batch, or `None` when there are none.
     fn finish(&mut self) -> Option<RecordBatch>;
+
+    /// Kinds of the side tables this decoder also writes (PostgreSQL logs feed
+    /// `slow_queries` and `db_events`); most formats write only [`Decoder::kind`].
+    fn side_kinds(&self) -> &'static [EventKind] {
+        &[]
+    }
+
+    /// Takes the side-table rows built so far, one batch per kind that has rows. Called
+    /// right after [`Decoder::finish`]; [`Decoder::pending_rows`] counts these rows too.
+    fn finish_side(&mut self) -> Vec<(EventKind, RecordBatch)> {
+        Vec::new()
+    }
 }
 
 /// Names accepted by [`for_format`], with one line each for `serversage formats`.
@@ -81,6 +99,33 @@ pub const FORMATS: &[(&str, &str)] = &[
         "jvm-gc",
         "JVM garbage-collector logs: JDK 9+ unified logging (-Xlog:gc*) or JDK 8 -XX:+PrintGCDetails, detected per record",
     ),
+    (
+        "mysql-slow",
+        "MySQL / MariaDB / Percona Server slow query log",
+    ),
+    (
+        "postgres",
+        "PostgreSQL stderr log (log_line_prefix from the source's `log_line_prefix`, common defaults recognised)",
+    ),
+    ("postgres-csv", "PostgreSQL csvlog"),
+    ("postgres-json", "PostgreSQL jsonlog (PostgreSQL 15+)"),
+    (
+        "mongodb",
+        "MongoDB 4.4+ structured JSON log lines (slow queries and other entries)",
+    ),
+    (
+        "evtx",
+        "Windows .evtx event log files (whole files; growing files are followed by record id)",
+    ),
+    (
+        "windows-xml",
+        "Windows events as rendered XML (<Event> elements, e.g. Windows Event Forwarding)",
+    ),
+    (
+        "winlogbeat-json",
+        "Winlogbeat / Elastic Agent JSON (ECS winlog.*), one event per line or a JSON array",
+    ),
+    ("nxlog-json", "NXLog im_msvistalog events as JSON lines"),
 ];
 
 /// Builds the decoder for a format name, or `None` if the name is unknown.
@@ -100,7 +145,7 @@ pub fn for_format(format: &str, ctx: &SourceContext) -> Option<Box<dyn Decoder>>
             )))
         }
         "jvm-gc" => Some(Box::new(gc::GcDecoder::new(ctx.clone()))),
-        _ => None,
+        _ => db::decoder_for(format, ctx).or_else(|| windows::decoder_for(format, ctx)),
     }
 }
 
@@ -111,6 +156,22 @@ pub fn kind_of(format: &str) -> Option<EventKind> {
             Some(EventKind::Kernel)
         }
         "jvm-gc" => Some(EventKind::Gc),
+        "mysql-slow" | "postgres" | "postgres-csv" | "postgres-json" | "mongodb" => {
+            Some(EventKind::SlowQuery)
+        }
+        "evtx" | "windows-xml" | "winlogbeat-json" | "nxlog-json" => Some(EventKind::Windows),
         _ => None,
     }
+}
+
+/// Problems with a source's format `options`, as `(option key, reason)`: unknown keys and
+/// invalid values. Formats without options accept none.
+pub fn check_options(format: &str, options: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    if let Some(errs) = db::check_options(format, options) {
+        return errs;
+    }
+    options
+        .keys()
+        .map(|k| (k.clone(), format!("format `{format}` takes no options")))
+        .collect()
 }

@@ -12,6 +12,12 @@ pub enum EventKind {
     Kernel,
     /// JVM garbage-collector events (unified and JDK 8 logs): table `gc_events`.
     Gc,
+    /// Database slow queries (MySQL/MariaDB, PostgreSQL, MongoDB): table `slow_queries`.
+    SlowQuery,
+    /// Other database log events (lock waits, temp files, checkpoints, errors): `db_events`.
+    DbEvent,
+    /// Windows events (.evtx, forwarded XML, Winlogbeat/NXLog JSON): `windows_events`.
+    Windows,
     /// Records that did not parse, with their raw bytes: table `dead_letters`.
     DeadLetter,
     /// Alert state transitions produced by rules: table `alerts`.
@@ -20,9 +26,12 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in table order.
-    pub const ALL: [EventKind; 4] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::Kernel,
         EventKind::Gc,
+        EventKind::SlowQuery,
+        EventKind::DbEvent,
+        EventKind::Windows,
         EventKind::DeadLetter,
         EventKind::Alert,
     ];
@@ -32,6 +41,9 @@ impl EventKind {
         match self {
             EventKind::Kernel => "kernel_events",
             EventKind::Gc => "gc_events",
+            EventKind::SlowQuery => "slow_queries",
+            EventKind::DbEvent => "db_events",
+            EventKind::Windows => "windows_events",
             EventKind::DeadLetter => "dead_letters",
             EventKind::Alert => "alerts",
         }
@@ -42,6 +54,9 @@ impl EventKind {
         match self {
             EventKind::Kernel => "kernel",
             EventKind::Gc => "gc",
+            EventKind::SlowQuery => "slow_query",
+            EventKind::DbEvent => "db_event",
+            EventKind::Windows => "windows",
             EventKind::DeadLetter => "dead_letter",
             EventKind::Alert => "alert",
         }
@@ -59,6 +74,9 @@ impl EventKind {
         match self {
             EventKind::Kernel => schema::kernel_events(),
             EventKind::Gc => schema::gc_events(),
+            EventKind::SlowQuery => schema::slow_queries(),
+            EventKind::DbEvent => schema::db_events(),
+            EventKind::Windows => schema::windows_events(),
             EventKind::DeadLetter => schema::dead_letters(),
             EventKind::Alert => schema::alerts(),
         }

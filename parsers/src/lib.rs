@@ -24,6 +24,7 @@
 //! assert_eq!(batch.num_rows(), 1);
 //! ```
 
+pub mod db;
 pub mod dead_letter;
 pub mod decoder;
 pub mod error;
@@ -33,6 +34,7 @@ pub mod kernel;
 pub mod schema;
 mod text;
 mod time;
+pub mod windows;
 
 pub use decoder::{Decoder, RecordMeta, SourceContext};
 pub use error::{ErrorKind, ParseError};

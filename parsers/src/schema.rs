@@ -14,7 +14,7 @@ pub fn timestamp_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
-fn common() -> Vec<Field> {
+pub(crate) fn common() -> Vec<Field> {
     vec![
         Field::new("ts", timestamp_type(), false),
         Field::new("host", DataType::Utf8, false),
@@ -23,7 +23,7 @@ fn common() -> Vec<Field> {
     ]
 }
 
-fn build(extra: Vec<Field>) -> SchemaRef {
+pub(crate) fn build(extra: Vec<Field>) -> SchemaRef {
     let mut fields = common();
     fields.extend(extra);
     Arc::new(Schema::new(fields))
@@ -127,6 +127,9 @@ pub fn kernel_events() -> SchemaRef {
 pub fn gc_events() -> SchemaRef {
     GC.clone()
 }
+
+pub use crate::db::schema::{db_events, slow_queries};
+pub use crate::windows::schema::windows_events;
 
 /// Schema of table `dead_letters`: what did not parse, with its raw bytes.
 pub fn dead_letters() -> SchemaRef {

@@ -151,6 +151,9 @@ pub struct SourceConfig {
     /// taken as complete.
     #[serde(default = "default_partial")]
     pub partial_record_timeout: String,
+    /// Format-specific settings (PostgreSQL: `log_line_prefix`), checked by the format.
+    #[serde(default)]
+    pub options: std::collections::BTreeMap<String, String>,
 }
 
 fn default_max_record() -> usize {
@@ -298,6 +301,10 @@ impl Config {
             }
             if let Err(e) = parse_duration(&s.partial_record_timeout) {
                 err(k("partial_record_timeout"), e);
+            }
+            for (key, reason) in serversage_parsers::decoder::check_options(&s.format, &s.options)
+            {
+                err(k(&format!("options.{key}")), reason);
             }
         }
         let mut rule_names = std::collections::HashSet::new();

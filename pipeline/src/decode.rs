@@ -186,6 +186,13 @@ impl DecodeStage {
                 offsets: offsets.clone(),
             });
         }
+        for (kind, records) in self.decoder.finish_side() {
+            emit(EventBatch {
+                kind,
+                records,
+                offsets: offsets.clone(),
+            });
+        }
         if let Some(records) = self.dead.finish() {
             emit(EventBatch {
                 kind: EventKind::DeadLetter,

@@ -2,9 +2,12 @@
 //! computed independently from the input (line counts, grep-style matches), plus a real
 //! Prometheus scraping /metrics and DuckDB reading the Parquet files as they are.
 
+mod db_mysql;
+mod db_postgres;
 mod gc;
 mod harness;
 mod import;
 mod parse;
 mod run;
 mod validate;
+mod windows;

@@ -137,6 +137,7 @@ pub fn source_context(cfg: &Config, s: &SourceConfig) -> anyhow::Result<SourceCo
             .then(crate::host::boot_id)
             .flatten(),
         default_year: chrono::Datelike::year(&chrono::Utc::now()),
+        options: s.options.clone(),
     })
 }
 

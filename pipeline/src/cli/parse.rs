@@ -33,7 +33,7 @@ pub struct ParseArgs {
 
 /// Runs the tap.
 pub fn run(a: ParseArgs) -> anyhow::Result<ExitCode> {
-    let kind = serversage_parsers::decoder::kind_of(&a.format)
+    serversage_parsers::decoder::kind_of(&a.format)
         .with_context(|| format!("unknown format `{}` (see `serversage formats`)", a.format))?;
     let host = if a.host == "auto" {
         crate::host::hostname()
@@ -52,6 +52,7 @@ pub fn run(a: ParseArgs) -> anyhow::Result<ExitCode> {
             boot_time_us,
             boot_id: None,
             default_year: chrono::Datelike::year(&chrono::Utc::now()),
+            options: Default::default(),
         };
         let mut input: Box<dyn Read> = if name == "-" {
             Box::new(std::io::stdin().lock())
@@ -69,7 +70,7 @@ pub fn run(a: ParseArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("{name}: read failed"))?;
             stage.feed(&buf[..n], n == 0, now, &mut |b| batches.push(b));
             for b in batches.drain(..) {
-                malformed += print_batch(&b, kind, &name, &mut out)?;
+                malformed += print_batch(&b, &name, &mut out)?;
             }
             if n == 0 {
                 break;
@@ -77,7 +78,7 @@ pub fn run(a: ParseArgs) -> anyhow::Result<ExitCode> {
         }
         stage.flush(&mut |b| batches.push(b));
         for b in batches.drain(..) {
-            malformed += print_batch(&b, kind, &name, &mut out)?;
+            malformed += print_batch(&b, &name, &mut out)?;
         }
     }
     out.flush()?;
@@ -92,13 +93,8 @@ pub fn run(a: ParseArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints events as JSON lines; reports dead letters on stderr. Returns the dead letters' count.
-fn print_batch(
-    b: &EventBatch,
-    kind: EventKind,
-    file: &str,
-    out: &mut impl Write,
-) -> anyhow::Result<u64> {
-    if b.kind == kind {
+fn print_batch(b: &EventBatch, file: &str, out: &mut impl Write) -> anyhow::Result<u64> {
+    if b.kind != EventKind::DeadLetter {
         let mut w = arrow::json::LineDelimitedWriter::new(&mut *out);
         w.write(&b.records)?;
         w.finish()?;

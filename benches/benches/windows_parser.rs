@@ -1,0 +1,3 @@
+//! Not built yet: the format's parsers come with their issue.
+
+fn main() {}

@@ -1,0 +1,42 @@
+//! Arrow schema of `windows_events` (documented for analysts in docs/tables.md; keep the
+//! two in step).
+
+use std::sync::LazyLock;
+
+use arrow_schema::{DataType, Field, SchemaRef};
+
+use crate::schema::{build, string_map_type};
+
+static WINDOWS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    build(vec![
+        Field::new("source_offset", DataType::UInt64, false),
+        // evtx, xml, winlogbeat, nxlog.
+        Field::new("format", DataType::Utf8, false),
+        Field::new("computer", DataType::Utf8, true),
+        Field::new("channel", DataType::Utf8, true),
+        Field::new("provider", DataType::Utf8, true),
+        Field::new("provider_guid", DataType::Utf8, true),
+        Field::new("event_id", DataType::UInt32, false),
+        Field::new("qualifiers", DataType::UInt32, true),
+        Field::new("version", DataType::UInt32, true),
+        Field::new("level", DataType::UInt32, true),
+        Field::new("task", DataType::UInt32, true),
+        Field::new("opcode", DataType::UInt32, true),
+        Field::new("keywords", DataType::UInt64, true),
+        // audit_success, audit_failure or null.
+        Field::new("outcome", DataType::Utf8, true),
+        Field::new("record_id", DataType::UInt64, true),
+        Field::new("process_id", DataType::UInt32, true),
+        Field::new("thread_id", DataType::UInt32, true),
+        Field::new("user_sid", DataType::Utf8, true),
+        Field::new("activity_id", DataType::Utf8, true),
+        // EventData / UserData values: named ones by name, positional ones by index.
+        Field::new("event_data", string_map_type(), true),
+        Field::new("message", DataType::Utf8, true),
+    ])
+});
+
+/// Schema of table `windows_events`: one row per Windows event.
+pub fn windows_events() -> SchemaRef {
+    WINDOWS.clone()
+}

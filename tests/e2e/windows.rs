@@ -1,0 +1,1 @@
+//! Windows events end to end (not built yet: comes with its issue).
