@@ -4,6 +4,7 @@
 //! One module per format (`mysql`, `postgres`, `mongodb`); `fingerprint` normalises
 //! statements as pt-query-digest does; `schema` holds both tables' Arrow schemas.
 
+pub mod columns;
 pub mod fingerprint;
 pub mod mongodb;
 pub mod mysql;
