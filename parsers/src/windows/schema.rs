@@ -5,12 +5,15 @@ use std::sync::LazyLock;
 
 use arrow_schema::{DataType, Field, SchemaRef};
 
-use crate::schema::{build, string_map_type};
+use crate::schema::{build, string_map_type, timestamp_type};
 
 static WINDOWS: LazyLock<SchemaRef> = LazyLock::new(|| {
     build(vec![
+        // .evtx: file offset of the record itself; text forms: of the framed record.
         Field::new("source_offset", DataType::UInt64, false),
-        // evtx, xml, winlogbeat, nxlog.
+        // time_created, time_created_local, written or ingest (see fields::Clock).
+        Field::new("clock", DataType::Utf8, false),
+        // The format name: evtx, windows-xml, winlogbeat-json, nxlog-json.
         Field::new("format", DataType::Utf8, false),
         Field::new("computer", DataType::Utf8, true),
         Field::new("channel", DataType::Utf8, true),
@@ -30,9 +33,15 @@ static WINDOWS: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("thread_id", DataType::UInt32, true),
         Field::new("user_sid", DataType::Utf8, true),
         Field::new("activity_id", DataType::Utf8, true),
-        // EventData / UserData values: named ones by name, positional ones by index.
+        Field::new("related_activity_id", DataType::Utf8, true),
+        // The UserData child element's name (LogFileCleared), null for EventData.
+        Field::new("user_data_name", DataType::Utf8, true),
+        // EventData / UserData values: named ones by name, positional ones as param<N>.
         Field::new("event_data", string_map_type(), true),
+        // Rendered on the source (RenderingInfo, Winlogbeat/NXLog message): information only.
         Field::new("message", DataType::Utf8, true),
+        // .evtx record header time (when the record was written to that log).
+        Field::new("written_ts", timestamp_type(), true),
     ])
 });
 
