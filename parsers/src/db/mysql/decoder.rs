@@ -1,0 +1,142 @@
+//! Appends slow-log entries to `slow_queries`, carrying what an entry inherits from the ones
+//! before it (time, database, the engine a banner named).
+
+use arrow_array::RecordBatch;
+
+use super::entry::{Entry, LogTime, Record, parse_record};
+use crate::db::columns::{SlowQueryColumns, SlowQueryRow};
+use crate::db::fingerprint::{Fingerprinter, checksum};
+use crate::decoder::{Decoder, RecordMeta, SourceContext};
+use crate::error::ParseError;
+use crate::event::EventKind;
+
+/// Decoder of the `mysql-slow` format (table `slow_queries`).
+pub struct MysqlSlowDecoder {
+    ctx: SourceContext,
+    cols: SlowQueryColumns,
+    fingerprints: Fingerprinter,
+    scratch: Vec<u8>,
+    /// Time of the last entry that had one (pt-query-digest's inherited `ts`).
+    last_ts: Option<i64>,
+    /// Database of the last entry that named one: the server writes `use` only on a change.
+    last_db: Option<String>,
+    /// Engine named by the last start-up banner.
+    banner_engine: Option<&'static str>,
+}
+
+impl MysqlSlowDecoder {
+    /// A decoder for one source (one server's log).
+    pub fn new(ctx: SourceContext) -> Self {
+        MysqlSlowDecoder {
+            cols: SlowQueryColumns::new(&ctx.source),
+            ctx,
+            fingerprints: Fingerprinter::new(),
+            scratch: Vec::new(),
+            last_ts: None,
+            last_db: None,
+            banner_engine: None,
+        }
+    }
+
+    fn append(&mut self, e: Entry<'_>, meta: &RecordMeta) {
+        let query_us = (e.query_time * 1e6).round() as i64;
+        let own_ts = match e.time {
+            Some(LogTime::Utc(t)) => Some(t),
+            _ => None,
+        }
+        .or_else(|| e.set_timestamp.map(|s| s * 1_000_000 + query_us))
+        .or(match e.time {
+            Some(LogTime::Local(t)) => Some(t),
+            _ => None,
+        });
+        let ts = own_ts.or(self.last_ts).unwrap_or(meta.ingest_ts_us);
+        if own_ts.is_some() {
+            self.last_ts = own_ts;
+        }
+        let named_db = e.use_db.as_deref().or(e.schema).filter(|d| !d.is_empty());
+        let database = match (named_db, e.schema) {
+            (Some(d), _) => Some(d),
+            // An empty `Schema:` says the session has no database.
+            (None, Some(_)) => None,
+            (None, None) => self.last_db.as_deref(),
+        };
+        let input = if e.statement_newline {
+            self.scratch.clear();
+            self.scratch.extend_from_slice(e.statement);
+            self.scratch.push(b'\n');
+            &self.scratch[..]
+        } else {
+            e.statement
+        };
+        let fp = self.fingerprints.fingerprint(input);
+        let id = checksum(fp);
+        let fingerprint = String::from_utf8_lossy(fp);
+        let statement = String::from_utf8_lossy(e.statement.trim_ascii_end());
+        let engine = self.banner_engine.or(e.engine_hint).unwrap_or("mysql");
+        self.cols.push(&SlowQueryRow {
+            ts_us: ts,
+            host: &self.ctx.host,
+            ingest_ts_us: meta.ingest_ts_us,
+            offset: meta.offset,
+            engine,
+            database,
+            user: e.user,
+            client: e.client,
+            session_id: e.session_id,
+            query_time_seconds: e.query_time,
+            lock_time_seconds: e.lock_time,
+            rows_sent: e.rows_sent,
+            rows_examined: e.rows_examined,
+            rows_affected: e.rows_affected,
+            keys_examined: None,
+            docs_examined: None,
+            command: Some(if e.admin { "Admin" } else { "Query" }),
+            statement: &statement,
+            fingerprint: &fingerprint,
+            fingerprint_id: std::str::from_utf8(&id).expect("hex digits"),
+            plan_summary: e.plan_summary.as_deref(),
+            plan: e.plan.as_deref(),
+            attributes: e.attributes,
+        });
+        if let Some(d) = named_db
+            && self.last_db.as_deref() != Some(d)
+        {
+            self.last_db = Some(d.to_string());
+        }
+    }
+}
+
+impl Decoder for MysqlSlowDecoder {
+    fn kind(&self) -> EventKind {
+        EventKind::SlowQuery
+    }
+
+    fn frame(&self, buf: &[u8], eof: bool) -> Option<usize> {
+        super::frame(buf, eof)
+    }
+
+    fn decode(&mut self, record: &[u8], meta: &RecordMeta) -> Result<(), ParseError> {
+        if record.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        match parse_record(record)? {
+            Record::Banner(engine) => {
+                if let Some(e) = engine {
+                    // A new server (or a reopened log): `use` is written afresh.
+                    self.banner_engine = Some(e);
+                    self.last_db = None;
+                }
+            }
+            Record::Entry(e) => self.append(*e, meta),
+        }
+        Ok(())
+    }
+
+    fn pending_rows(&self) -> usize {
+        self.cols.len()
+    }
+
+    fn finish(&mut self) -> Option<RecordBatch> {
+        self.cols.finish()
+    }
+}

@@ -1,0 +1,592 @@
+//! One framed record of a slow log → a borrowed [`Entry`] (or a banner line).
+
+use std::borrow::Cow;
+
+use memchr::{memchr, memmem};
+
+use super::{Line, banner_engine, classify, is_banner, trim_end};
+use crate::db::columns::Attributes;
+use crate::db::fingerprint::is_word;
+use crate::error::{ErrorKind, ParseError};
+use crate::text::parse_u64;
+use crate::time::{civil_to_us, parse_hms, parse_iso8601};
+
+/// A framed record.
+#[derive(Debug)]
+pub enum Record<'a> {
+    /// A start-up banner line; the engine its `Version:` names, if it is that line.
+    Banner(Option<&'static str>),
+    /// One entry.
+    Entry(Box<Entry<'a>>),
+}
+
+/// The `# Time:` of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTime {
+    /// ISO 8601 with a zone (MySQL 5.7+): an instant, µs since the epoch.
+    Utc(i64),
+    /// `YYMMDD H:MM:SS` (or ISO without a zone): the server's local time, read as UTC.
+    Local(i64),
+}
+
+/// One slow-log entry, borrowing from the record.
+#[derive(Debug, Default)]
+pub struct Entry<'a> {
+    /// `# Time:`, when the entry has one that parses.
+    pub time: Option<LogTime>,
+    /// `SET timestamp=`: when the statement started, seconds since the epoch.
+    pub set_timestamp: Option<i64>,
+    /// Account (`priv_user`, or the bracketed user when that is empty).
+    pub user: Option<&'a str>,
+    /// Client host name, else its address.
+    pub client: Option<&'a str>,
+    /// `Id:` of `# User@Host:`, else `Thread_id:`.
+    pub session_id: Option<&'a str>,
+    /// `use db;`, unquoted.
+    pub use_db: Option<Cow<'a, str>>,
+    /// `Schema:`; `Some("")` when the field is there and empty.
+    pub schema: Option<&'a str>,
+    /// `Query_time:` in seconds.
+    pub query_time: f64,
+    /// `Lock_time:` in seconds.
+    pub lock_time: Option<f64>,
+    /// `Rows_sent:`.
+    pub rows_sent: Option<u64>,
+    /// `Rows_examined:`.
+    pub rows_examined: Option<u64>,
+    /// `Rows_affected:`.
+    pub rows_affected: Option<u64>,
+    /// The statement as pt-query-digest reads it (its fingerprint input): from the first
+    /// line that is not a header to the end of the entry, less the `;` + line end the
+    /// server appends; `administrator command: X` for a protocol command.
+    pub statement: &'a [u8],
+    /// The statement is followed by a newline that pt-query-digest keeps (`;\n\n` at the
+    /// end of a log); it matters only to the fingerprint of `use db`.
+    pub statement_newline: bool,
+    /// True for `# administrator command:` entries.
+    pub admin: bool,
+    /// MariaDB `# explain:` lines, without their prefix, one per line.
+    pub plan: Option<String>,
+    /// One line per EXPLAIN row: `table:type(key)`, or the `Extra` of a row without table.
+    pub plan_summary: Option<String>,
+    /// What the fields say about the server: `mariadb`, `percona` or none.
+    pub engine_hint: Option<&'static str>,
+    /// Every other field, and `login_user`, `client_ip`, `warnings`, `comment`, `bad_time`.
+    pub attributes: Attributes<'a>,
+}
+
+fn err(kind: ErrorKind, at: usize, reason: impl Into<String>) -> ParseError {
+    ParseError::new(kind, at, reason)
+}
+
+fn utf8(b: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(b)
+}
+
+/// `b` as `&str` when it is UTF-8 (header fields of real logs always are).
+fn text(b: &[u8]) -> Option<&str> {
+    std::str::from_utf8(b).ok()
+}
+
+/// A duration field: digits with at most one `.`.
+fn seconds(v: &[u8]) -> Option<f64> {
+    let dots = v.iter().filter(|&&b| b == b'.').count();
+    let digits = v.iter().filter(|b| b.is_ascii_digit()).count();
+    if digits == 0 || dots > 1 || digits + dots != v.len() {
+        return None;
+    }
+    let s: f64 = std::str::from_utf8(v).ok()?.parse().ok()?;
+    // No server logs a query of more than a few years; this also keeps `ts` in range.
+    (s < 1e10).then_some(s)
+}
+
+/// Removes what the server appends after the statement, as pt-query-digest's
+/// `s/;\n#?\Z//` does (`\Z` also matches before a final newline); `;\r\n` too.
+fn strip_end(r: &[u8]) -> (&[u8], bool) {
+    if let Some(s) = r.strip_suffix(b";\n") {
+        (s, false)
+    } else if let Some(s) = r.strip_suffix(b";\r\n") {
+        (s, false)
+    } else if let Some(s) = r.strip_suffix(b";\n\n") {
+        (s, true)
+    } else {
+        (r, false)
+    }
+}
+
+/// Parses one record as framed by [`super::frame`].
+pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
+    if let Some(at) = memchr(0, record) {
+        return Err(err(
+            ErrorKind::NulByte,
+            at,
+            "NUL byte (a zeroed or corrupt region of the log)",
+        ));
+    }
+    let first = &record[..memchr(b'\n', record).unwrap_or(record.len())];
+    if is_banner(first) {
+        return Ok(Record::Banner(banner_engine(first)));
+    }
+    let (body, newline) = strip_end(record);
+    let mut p = Parser {
+        e: Entry::default(),
+        got_time: false,
+        got_user: false,
+        got_db: false,
+        got_set: false,
+        query_time: false,
+        thread_id: None,
+        in_warnings: false,
+        plan_columns: None,
+        percona: false,
+    };
+    let mut admin = None;
+    let mut plain = None;
+    let mut statement = None;
+    let mut pos = 0;
+    while pos < body.len() {
+        let end = memchr(b'\n', &body[pos..]).map_or(body.len(), |k| pos + k);
+        let raw = &body[pos..end];
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        match classify(raw) {
+            Line::Statement => {
+                statement = Some(pos);
+                break;
+            }
+            Line::Time => p.time_line(line),
+            Line::UserHost => {
+                if !p.got_user {
+                    p.user_host(&line[memchr(b':', line).map_or(line.len(), |c| c + 1)..]);
+                }
+            }
+            Line::Admin => {
+                if admin.is_none() {
+                    let from = 1 + line[1..]
+                        .iter()
+                        .take_while(|b| b.is_ascii_whitespace())
+                        .count();
+                    admin = Some(&line[from..]);
+                }
+            }
+            Line::QueryTime | Line::Hash => p.hash_line(line, pos)?,
+            Line::Use => {
+                plain = Some(line);
+                if !p.got_db {
+                    p.got_db = true;
+                    let name = &line[4..memchr(b';', line).unwrap_or(line.len())];
+                    p.e.use_db = Some(unquote(name));
+                }
+            }
+            Line::Set => {
+                plain = Some(line);
+                if !p.got_set {
+                    p.got_set = true;
+                    p.set_line(line, pos)?;
+                }
+            }
+        }
+        pos = end + 1;
+    }
+    let mut e = p.finish();
+    match (statement, admin, plain) {
+        (Some(at), _, _) => {
+            e.statement = &body[at..];
+            e.statement_newline = newline;
+        }
+        (None, Some(a), _) => {
+            e.statement = a;
+            e.admin = true;
+        }
+        // A statement that is itself `use db` or `SET timestamp=...`.
+        (None, None, Some(l)) => e.statement = l.strip_suffix(b";").unwrap_or(l),
+        (None, None, None) => {}
+    }
+    if !p.query_time {
+        return Err(err(
+            ErrorKind::Malformed,
+            statement.unwrap_or(0),
+            "not a slow-log entry: no `# Query_time:` line before the statement",
+        ));
+    }
+    if e.statement.iter().all(u8::is_ascii_whitespace) {
+        return Err(err(
+            ErrorKind::Truncated,
+            record.len(),
+            "the entry ends before its statement",
+        ));
+    }
+    Ok(Record::Entry(Box::new(e)))
+}
+
+/// `` `db` `` → `db` (doubled backticks inside are one), as the server quotes it.
+fn unquote(name: &[u8]) -> Cow<'_, str> {
+    let name = trim_end(name);
+    match name {
+        [b'`', inner @ .., b'`'] if memmem::find(inner, b"``").is_some() => {
+            Cow::Owned(utf8(inner).replace("``", "`"))
+        }
+        [b'`', inner @ .., b'`'] => utf8(inner),
+        _ => utf8(name),
+    }
+}
+
+/// Parsing state of one record's header lines.
+struct Parser<'a> {
+    e: Entry<'a>,
+    got_time: bool,
+    got_user: bool,
+    got_db: bool,
+    got_set: bool,
+    query_time: bool,
+    thread_id: Option<&'a str>,
+    in_warnings: bool,
+    /// Indexes of `table`, `type`, `key`, `Extra` in the EXPLAIN header.
+    plan_columns: Option<[Option<usize>; 4]>,
+    percona: bool,
+}
+
+impl<'a> Parser<'a> {
+    fn finish(&mut self) -> Entry<'a> {
+        let mut e = std::mem::take(&mut self.e);
+        e.session_id = e.session_id.or(self.thread_id);
+        if e.engine_hint.is_none() && self.percona {
+            e.engine_hint = Some("percona");
+        }
+        e
+    }
+
+    /// `# Time: ...`, and Percona 5.0's `# User@Host:` on the same line.
+    fn time_line(&mut self, line: &'a [u8]) {
+        let rest = &line[7..];
+        let (when, user) = match memmem::find(rest, b"# User@Host:") {
+            Some(u) => (&rest[..u], Some(&rest[u + 12..])),
+            None => (rest, None),
+        };
+        if let (Some(u), false) = (user, self.got_user) {
+            self.user_host(u);
+        }
+        if self.got_time {
+            return;
+        }
+        self.got_time = true;
+        let when = trim_end(when.trim_ascii_start());
+        match parse_time(when) {
+            Some(t) => self.e.time = Some(t),
+            None if when.is_empty() => {}
+            None => self.e.attributes.push(("bad_time", utf8(when))),
+        }
+    }
+
+    /// `priv_user[user] @ host [ip]  Id: n` (any part may be empty).
+    fn user_host(&mut self, s: &'a [u8]) {
+        self.got_user = true;
+        let s = s.trim_ascii();
+        let (priv_user, rest) = match memchr(b'[', s) {
+            Some(o) => (s[..o].trim_ascii(), &s[o + 1..]),
+            None => (&s[..memchr(b'@', s).unwrap_or(s.len())], &b""[..]),
+        };
+        let (login, rest) = match memchr(b']', rest) {
+            Some(c) => (&rest[..c], &rest[c + 1..]),
+            None => (rest, &b""[..]),
+        };
+        let mut host: &[u8] = b"";
+        let mut ip: &[u8] = b"";
+        let mut tail = rest;
+        if let Some(a) = memchr(b'@', rest) {
+            let after = rest[a + 1..].trim_ascii_start();
+            let h = after
+                .iter()
+                .take_while(|&&b| b != b'[' && !b.is_ascii_whitespace())
+                .count();
+            host = &after[..h];
+            let after = after[h..].trim_ascii_start();
+            tail = after;
+            if let Some(inner) = after.strip_prefix(b"[") {
+                let c = memchr(b']', inner).unwrap_or(inner.len());
+                ip = &inner[..c];
+                tail = &inner[c.min(inner.len())..];
+            }
+        }
+        let priv_user = priv_user.trim_ascii();
+        let login = login.trim_ascii();
+        self.e.user = text(if priv_user.is_empty() {
+            login
+        } else {
+            priv_user
+        })
+        .filter(|u| !u.is_empty());
+        if !priv_user.is_empty() && !login.is_empty() && priv_user != login {
+            self.e.attributes.push(("login_user", utf8(login)));
+        }
+        let (host, ip) = (host.trim_ascii(), ip.trim_ascii());
+        self.e.client = text(if host.is_empty() { ip } else { host }).filter(|c| !c.is_empty());
+        if !host.is_empty() && !ip.is_empty() {
+            self.e.attributes.push(("client_ip", utf8(ip)));
+        }
+        if let Some(i) = memmem::find(tail, b"Id:") {
+            let id = tail[i + 3..].trim_ascii_start();
+            let n = id.iter().take_while(|b| b.is_ascii_digit()).count();
+            self.e.session_id = text(&id[..n]).filter(|s| !s.is_empty());
+        }
+    }
+
+    /// `SET [last_insert_id=n,][insert_id=n,]timestamp=n;`.
+    fn set_line(&mut self, line: &'a [u8], at: usize) -> Result<(), ParseError> {
+        let body = &line[4..memchr(b';', line).unwrap_or(line.len())];
+        for part in body.split(|&b| b == b',') {
+            let Some(eq) = memchr(b'=', part) else {
+                continue;
+            };
+            let (k, v) = (part[..eq].trim_ascii(), part[eq + 1..].trim_ascii());
+            if k == b"timestamp" {
+                let t = parse_u64(v)
+                    .and_then(|t| i64::try_from(t).ok())
+                    .filter(|&t| t < 1 << 40);
+                match t {
+                    Some(t) => self.e.set_timestamp = Some(t),
+                    None => {
+                        return Err(err(
+                            ErrorKind::BadTimestamp,
+                            at,
+                            format!("`SET timestamp={}` is not a time", utf8(v)),
+                        ));
+                    }
+                }
+            } else if let Some(k) = text(k).filter(|k| k.bytes().all(is_word)) {
+                self.e.attributes.push((k, utf8(v)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Any other `#` line: fields, EXPLAIN rows, warnings, notes.
+    fn hash_line(&mut self, line: &'a [u8], at: usize) -> Result<(), ParseError> {
+        if let Some(row) = line.strip_prefix(b"# explain: ") {
+            self.explain(row);
+            return Ok(());
+        }
+        let body = line[1..].trim_ascii();
+        if body.is_empty() {
+            return Ok(());
+        }
+        if body == b"Warnings" {
+            self.in_warnings = true;
+            return Ok(());
+        }
+        let is_fields = body[0].is_ascii_uppercase() && {
+            let w = body.iter().take_while(|&&b| is_word(b)).count();
+            body.get(w) == Some(&b':')
+        };
+        if !is_fields {
+            let key = if self.in_warnings {
+                "warnings"
+            } else {
+                "comment"
+            };
+            if key == "comment" && body.starts_with(b"No InnoDB statistics") {
+                self.percona = true;
+            }
+            push_joined(&mut self.e.attributes, key, body);
+            return Ok(());
+        }
+        if line.starts_with(b"# Thread_id:") || line.starts_with(b"# Schema:") {
+            self.percona = true;
+        }
+        for (k, v) in fields(body) {
+            self.field(k, v, at + (v.as_ptr() as usize - line.as_ptr() as usize))?;
+        }
+        Ok(())
+    }
+
+    fn field(&mut self, k: &'a str, v: &'a [u8], at: usize) -> Result<(), ParseError> {
+        let number = |v: &[u8]| {
+            parse_u64(v).ok_or_else(|| {
+                err(
+                    ErrorKind::Malformed,
+                    at,
+                    format!("{k} `{}` is not a count", utf8(v)),
+                )
+            })
+        };
+        let duration = |v: &[u8]| {
+            seconds(v).ok_or_else(|| {
+                err(
+                    ErrorKind::Malformed,
+                    at,
+                    format!("{k} `{}` is not a duration", utf8(v)),
+                )
+            })
+        };
+        match k {
+            "Query_time" => {
+                self.e.query_time = duration(v)?;
+                self.query_time = true;
+            }
+            "Lock_time" => self.e.lock_time = Some(duration(v)?),
+            "Rows_sent" => self.e.rows_sent = Some(number(v)?),
+            "Rows_examined" => self.e.rows_examined = Some(number(v)?),
+            "Rows_affected" => self.e.rows_affected = Some(number(v)?),
+            "Thread_id" => self.thread_id = text(v).filter(|t| !t.is_empty()),
+            "Schema" => self.e.schema = Some(text(v).unwrap_or("")),
+            _ => {
+                if k == "QC_hit" {
+                    self.e.engine_hint = Some("mariadb");
+                }
+                if matches!(
+                    k,
+                    "QC_Hit"
+                        | "Rows_read"
+                        | "Last_errno"
+                        | "Log_slow_rate_type"
+                        | "Log_slow_rate_limit"
+                ) || k.starts_with("InnoDB_")
+                {
+                    self.percona = true;
+                }
+                self.e.attributes.push((k, utf8(v)));
+            }
+        }
+        Ok(())
+    }
+
+    /// A MariaDB `# explain:` line: the header names the columns, each row adds to `plan`
+    /// and to `plan_summary`.
+    fn explain(&mut self, row: &'a [u8]) {
+        self.e.engine_hint = Some("mariadb");
+        let plan = self.e.plan.get_or_insert_with(String::new);
+        if !plan.is_empty() {
+            plan.push('\n');
+        }
+        plan.push_str(&utf8(row));
+        let cells: Vec<&[u8]> = row.split(|&b| b == b'\t').collect();
+        let Some(cols) = self.plan_columns else {
+            let find = |name: &[u8]| cells.iter().position(|c| c.trim_ascii() == name);
+            self.plan_columns = Some([find(b"table"), find(b"type"), find(b"key"), find(b"Extra")]);
+            return;
+        };
+        let cell = |i: Option<usize>| {
+            i.and_then(|i| cells.get(i))
+                .map(|c| c.trim_ascii())
+                .filter(|c| !c.is_empty() && *c != b"NULL")
+        };
+        let part = match (cell(cols[0]), cell(cols[1])) {
+            (Some(table), ty) => {
+                let mut s = utf8(table).into_owned();
+                if let Some(ty) = ty {
+                    s.push(':');
+                    s.push_str(&utf8(ty));
+                }
+                if let Some(key) = cell(cols[2]) {
+                    s.push('(');
+                    s.push_str(&utf8(key));
+                    s.push(')');
+                }
+                s
+            }
+            (None, _) => match cell(cols[3]) {
+                Some(extra) => utf8(extra).into_owned(),
+                None => return,
+            },
+        };
+        let summary = self.e.plan_summary.get_or_insert_with(String::new);
+        if !summary.is_empty() {
+            summary.push_str(", ");
+        }
+        summary.push_str(&part);
+    }
+}
+
+/// Appends `line` to the newline-joined attribute `key`.
+fn push_joined<'a>(attrs: &mut Attributes<'a>, key: &'static str, line: &'a [u8]) {
+    match attrs.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, v)) => {
+            let s = v.to_mut();
+            s.push('\n');
+            s.push_str(&utf8(line));
+        }
+        None => attrs.push((key, utf8(line))),
+    }
+}
+
+/// `Key: value  Key: value ...` of a header line (after `#`). A value that is itself
+/// `Word:` is the next key, so `Schema:   QC_hit: No` has an empty `Schema`; words that are
+/// not `Key:` are skipped.
+fn fields(body: &[u8]) -> impl Iterator<Item = (&str, &[u8])> {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        loop {
+            i += body[i..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+            if i >= body.len() {
+                return None;
+            }
+            let start = i;
+            let w = body[i..].iter().take_while(|&&b| is_word(b)).count();
+            let after = i + w;
+            let is_key = w > 0
+                && body.get(after) == Some(&b':')
+                && body.get(after + 1).is_none_or(|b| b.is_ascii_whitespace());
+            if !is_key {
+                i += body[i..]
+                    .iter()
+                    .take_while(|b| !b.is_ascii_whitespace())
+                    .count()
+                    .max(1);
+                continue;
+            }
+            let key = std::str::from_utf8(&body[start..after]).expect("ASCII word");
+            let mut v = after + 1;
+            v += body[v..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+            let len = body[v..]
+                .iter()
+                .take_while(|b| !b.is_ascii_whitespace())
+                .count();
+            let value = &body[v..v + len];
+            let next_key = value.len() > 1
+                && value.ends_with(b":")
+                && value[..value.len() - 1].iter().all(|&b| is_word(b));
+            if next_key {
+                i = v;
+                return Some((key, &body[v..v]));
+            }
+            i = v + len;
+            return Some((key, value));
+        }
+    })
+}
+
+/// `YYMMDD H:MM:SS` or ISO 8601 (with a zone: [`LogTime::Utc`]).
+fn parse_time(s: &[u8]) -> Option<LogTime> {
+    if s.get(4) == Some(&b'-') {
+        let (us, n) = parse_iso8601(s)?;
+        let mut bare = 19;
+        if s.get(19).is_some_and(|&b| b == b'.' || b == b',') {
+            bare += 1 + s[20..].iter().take_while(|b| b.is_ascii_digit()).count();
+        }
+        return Some(if n > bare {
+            LogTime::Utc(us)
+        } else {
+            LogTime::Local(us)
+        });
+    }
+    if s.len() < 13 || !s[..6].iter().all(u8::is_ascii_digit) || s[6] != b' ' {
+        return None;
+    }
+    let d = |i: usize| u32::from(s[i] - b'0') * 10 + u32::from(s[i + 1] - b'0');
+    let clock = s[6..].trim_ascii_start();
+    let clock = if clock.len() == 7 {
+        // ` 7:51:44`: the hour is not zero-padded.
+        let mut padded = [b'0'; 8];
+        padded[1..].copy_from_slice(clock);
+        parse_hms(&padded)?
+    } else {
+        parse_hms(clock)?
+    };
+    let us = civil_to_us(2000 + d(0) as i32, d(2), d(4), clock.0, clock.1, clock.2, 0)?;
+    Some(LogTime::Local(us))
+}
