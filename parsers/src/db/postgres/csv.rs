@@ -190,6 +190,7 @@ impl CsvFields {
             statement: copt(f[19]),
             internal_query: copt(f[16]),
             location: copt(f[21]),
+            position: opt(f[20]).or(opt(f[17])),
         })
     }
 }

@@ -362,6 +362,9 @@ impl Sink {
         if let Some(l) = e.location.as_deref() {
             attributes.push(("location", Cow::Borrowed(l)));
         }
+        if let Some(p) = e.position {
+            attributes.push(("position", Cow::Borrowed(p)));
+        }
         if let Some(b) = e.backend_type {
             attributes.push(("backend_type", Cow::Borrowed(b)));
         }

@@ -50,6 +50,8 @@ pub(crate) struct JsonLog<'a> {
     #[serde(borrow)]
     backend_type: Option<Cow<'a, str>>,
     query_id: Option<i64>,
+    cursor_position: Option<i64>,
+    internal_position: Option<i64>,
 }
 
 /// Parses one line.
@@ -101,8 +103,13 @@ impl JsonLog<'_> {
             let _ = write!(scratch, "{p}");
             pid_end = scratch.len();
         }
+        let mut qid_end = pid_end;
         if let Some(q) = self.query_id.filter(|q| *q != 0) {
             let _ = write!(scratch, "{q}");
+            qid_end = scratch.len();
+        }
+        if let Some(p) = self.cursor_position.or(self.internal_position) {
+            let _ = write!(scratch, "{p}");
         }
         let location = match (s(&self.func_name), s(&self.file_name)) {
             (Some(f), Some(file)) => Some(Cow::Owned(format!(
@@ -122,7 +129,7 @@ impl JsonLog<'_> {
             session: s(&self.session_id),
             backend_type: s(&self.backend_type),
             command_tag: s(&self.ps),
-            query_id: (scratch.len() > pid_end).then(|| &scratch[pid_end..]),
+            query_id: (qid_end > pid_end).then(|| &scratch[pid_end..qid_end]),
             level,
             sqlstate: s(&self.state_code).filter(|s| *s != "00000"),
             message: Cow::Borrowed(s(&self.message).unwrap_or("")),
@@ -132,6 +139,7 @@ impl JsonLog<'_> {
             statement: c(&self.statement),
             internal_query: c(&self.internal_query),
             location,
+            position: (scratch.len() > qid_end).then(|| &scratch[qid_end..]),
         })
     }
 }

@@ -116,6 +116,8 @@ pub struct Entry<'a> {
     pub internal_query: Option<Cow<'a, str>>,
     /// LOCATION (log_error_verbosity = verbose).
     pub location: Option<Cow<'a, str>>,
+    /// Character position of the error in the statement (stderr's ` at character N`).
+    pub position: Option<&'a str>,
 }
 
 /// Which of the three layouts a [`PgDecoder`] reads.

@@ -366,9 +366,10 @@ fn typed_end(esc: u8, b: &[u8], i: usize) -> Option<usize> {
             if b.get(j) != Some(&b' ') {
                 return None;
             }
+            // Zone abbreviation or numeric offset (`UTC`, `CEST`, `+0530`).
             let z = j + 1;
             let mut k = z;
-            while k < b.len() && !b[k].is_ascii_whitespace() {
+            while k < b.len() && (b[k].is_ascii_alphanumeric() || b[k] == b'+' || b[k] == b'-') {
                 k += 1;
             }
             (k > z).then_some(k)

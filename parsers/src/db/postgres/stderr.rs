@@ -216,6 +216,17 @@ pub(crate) fn parse<'a>(p: &Prefixes, text: &'a str) -> Result<Entry<'a>, ParseE
         sqlstate = sqlstate.or(Some(&first[text_at..text_at + 5]));
         text_at += 7;
     }
+    // The stderr layout appends the error position to the text; csvlog and jsonlog have
+    // it in a field of its own.
+    let mut position = None;
+    let mut head_text = &first[text_at..];
+    if let Some((m, pos)) = head_text.rsplit_once(" at character ")
+        && !pos.is_empty()
+        && pos.bytes().all(|b| b.is_ascii_digit())
+    {
+        head_text = m;
+        position = Some(pos);
+    }
     let mut e = Entry {
         ts_us: f.ts_us,
         pid: f.pid,
@@ -229,7 +240,8 @@ pub(crate) fn parse<'a>(p: &Prefixes, text: &'a str) -> Result<Entry<'a>, ParseE
         query_id: f.query_id.filter(|q| *q != "0"),
         level: head.level,
         sqlstate,
-        message: Cow::Borrowed(&first[text_at..]),
+        message: Cow::Borrowed(head_text),
+        position,
         ..Default::default()
     };
     // Which text the continuation lines extend: 0 = message, then the follow-ups.
