@@ -1,9 +1,15 @@
 //! Step 6 of the module docs, on the lower-cased, space-squeezed text: `null`, `IN` and
 //! `VALUES` lists, repeated `UNION` arms, `LIMIT`, `ORDER BY ... ASC`.
 
-use memchr::{memchr2, memmem};
+use memchr::memchr2;
 
-use super::{is_space, is_word};
+use super::{Needle, is_space, is_word, needle};
+
+static NULL: Needle = needle!(b"null");
+static UNION: Needle = needle!(b"union");
+static SELECT: Needle = needle!(b"select");
+static LIMIT: Needle = needle!(b"limit ?");
+static ORDER_BY: Needle = needle!(b"order by ");
 
 /// Upper bound of the bytes compared while looking for repeated `UNION` arms: Perl's
 /// backtracking is quadratic there, and a pathological statement must not stall a source.
@@ -38,7 +44,7 @@ fn boundary_before(s: &[u8], i: usize) -> bool {
 fn nulls(s: &[u8], out: &mut Vec<u8>) -> bool {
     let mut copied = 0;
     let mut changed = false;
-    for at in memmem::find_iter(s, b"null") {
+    for at in NULL.find_iter(s) {
         if at < copied || !boundary_before(s, at) || s.get(at + 4).is_some_and(|&b| is_word(b)) {
             continue;
         }
@@ -155,14 +161,14 @@ fn repeated_arm<'s>(
 /// `s/\b(select\s.*?)(?:(\sunion(?:\sall)?)\s\1)+/$1 \/*repeat$2*\//xg`: the shortest
 /// `select ...` prefix that the same text repeats after `union`, for each `select`.
 fn unions(s: &[u8], out: &mut Vec<u8>) -> bool {
-    if memmem::find(s, b"union").is_none() {
+    if UNION.find(s).is_none() {
         return false;
     }
     let mut budget = UNION_BUDGET;
     let mut from = 0;
     let mut copied = 0;
     let mut changed = false;
-    while let Some(k) = memmem::find(&s[from..], b"select") {
+    while let Some(k) = SELECT.find(&s[from..]) {
         let at = from + k;
         from = at + 1;
         if !boundary_before(s, at) || !s.get(at + 6).is_some_and(|&b| is_space(b)) {
@@ -173,7 +179,7 @@ fn unions(s: &[u8], out: &mut Vec<u8>) -> bool {
             break;
         }
         let mut hit = None;
-        for u in memmem::find_iter(&s[base..], b"union") {
+        for u in UNION.find_iter(&s[base..]) {
             let e = base + u - 1;
             if budget == 0 {
                 return false;
@@ -208,7 +214,7 @@ fn unions(s: &[u8], out: &mut Vec<u8>) -> bool {
 
 /// `s/\blimit \?(?:, ?\?| offset \?)?/limit ?/`: the first one only.
 fn limit(s: &[u8], out: &mut Vec<u8>) -> bool {
-    let Some(at) = memmem::find_iter(s, b"limit ?").find(|&at| boundary_before(s, at)) else {
+    let Some(at) = LIMIT.find_iter(s).find(|&at| boundary_before(s, at)) else {
         return false;
     };
     let rest = &s[at + 7..];
@@ -232,7 +238,7 @@ fn limit(s: &[u8], out: &mut Vec<u8>) -> bool {
 /// every match starts where the previous one ended; `s///g` resets `pos`, so the loop runs
 /// once.
 fn order_by_asc(s: &[u8], out: &mut Vec<u8>) -> bool {
-    let Some(at) = memmem::find_iter(s, b"order by ").find(|&at| boundary_before(s, at)) else {
+    let Some(at) = ORDER_BY.find_iter(s).find(|&at| boundary_before(s, at)) else {
         return false;
     };
     let mut g = at + 9;

@@ -3,7 +3,7 @@
 //! Each pass reads `s` and, when it changes something, writes the result into `out` and
 //! returns true (the caller swaps the buffers); when it returns false `out` is garbage.
 
-use memchr::{memchr, memchr2, memmem};
+use memchr::{memchr, memchr2};
 
 use super::{is_space, is_word, starts_ci};
 
@@ -14,13 +14,15 @@ pub(super) fn block_comments(s: &[u8], out: &mut Vec<u8>) -> bool {
     let mut from = 0;
     let mut copied = 0;
     let mut changed = false;
-    while let Some(k) = memmem::find(&s[from..], b"/*") {
+    while let Some(k) = super::comment_opens(&s[from..]).next() {
         let open = from + k;
         if s.get(open + 2).is_none_or(|&b| b == b'!') {
             from = open + 1;
             continue;
         }
-        let Some(k) = memmem::find(&s[open + 3..], b"*/") else {
+        let Some(k) = memchr::memchr_iter(b'*', &s[open + 3..])
+            .find(|&k| s.get(open + 3 + k + 1) == Some(&b'/'))
+        else {
             break;
         };
         if !changed {

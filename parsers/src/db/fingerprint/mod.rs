@@ -42,9 +42,27 @@ mod literals;
 mod tests;
 
 use std::cell::RefCell;
+use std::sync::LazyLock;
 
 use md5::{Digest, Md5};
-use memchr::{memchr, memmem};
+use memchr::memchr;
+use memchr::memmem::Finder;
+
+/// A substring searcher built once (building one per search costs more than the search).
+pub(crate) type Needle = LazyLock<Finder<'static>>;
+
+/// `static X: Needle = needle!(b"...")`.
+macro_rules! needle {
+    ($lit:expr) => {
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new($lit))
+    };
+}
+pub(crate) use needle;
+
+/// Positions of `/*` in `s`.
+pub(crate) fn comment_opens(s: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    memchr::memchr_iter(b'/', s).filter(move |&i| s.get(i + 1) == Some(&b'*'))
+}
 
 /// `\s` of Perl on bytes.
 #[inline]
@@ -142,7 +160,7 @@ impl Fingerprinter {
 /// `m#/\*\w+\.\w+:[0-9]/[0-9]\*/#`: the comment Percona Toolkit tools put in their queries.
 fn has_toolkit_comment(q: &[u8]) -> bool {
     let words = |from: usize| from + q[from..].iter().take_while(|&&b| is_word(b)).count();
-    memmem::find_iter(q, b"/*").any(|i| {
+    comment_opens(q).any(|i| {
         let a = words(i + 2);
         if a == i + 2 || q.get(a) != Some(&b'.') {
             return false;

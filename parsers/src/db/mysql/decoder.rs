@@ -1,9 +1,11 @@
 //! Appends slow-log entries to `slow_queries`, carrying what an entry inherits from the ones
 //! before it (time, database, the engine a banner named).
 
+use std::collections::HashMap;
+
 use arrow_array::RecordBatch;
 
-use super::entry::{Entry, LogTime, Record, parse_record};
+use super::entry::{Entry, LogTime, Record, parse_record, utf8};
 use crate::db::columns::{SlowQueryColumns, SlowQueryRow};
 use crate::db::fingerprint::{Fingerprinter, checksum};
 use crate::decoder::{Decoder, RecordMeta, SourceContext};
@@ -22,7 +24,13 @@ pub struct MysqlSlowDecoder {
     last_db: Option<String>,
     /// Engine named by the last start-up banner.
     banner_engine: Option<&'static str>,
+    /// Checksums of recent fingerprints: a log repeats few shapes, and a lookup is cheaper
+    /// than an MD5.
+    ids: HashMap<Box<[u8]>, [u8; 32]>,
 }
+
+/// Fingerprints whose checksum [`MysqlSlowDecoder`] keeps (then it starts afresh).
+const ID_CACHE: usize = 4096;
 
 impl MysqlSlowDecoder {
     /// A decoder for one source (one server's log).
@@ -35,6 +43,7 @@ impl MysqlSlowDecoder {
             last_ts: None,
             last_db: None,
             banner_engine: None,
+            ids: HashMap::new(),
         }
     }
 
@@ -69,9 +78,19 @@ impl MysqlSlowDecoder {
             e.statement
         };
         let fp = self.fingerprints.fingerprint(input);
-        let id = checksum(fp);
-        let fingerprint = String::from_utf8_lossy(fp);
-        let statement = String::from_utf8_lossy(e.statement.trim_ascii_end());
+        let id = match self.ids.get(fp) {
+            Some(id) => *id,
+            None => {
+                if self.ids.len() >= ID_CACHE {
+                    self.ids.clear();
+                }
+                let id = checksum(fp);
+                self.ids.insert(fp.into(), id);
+                id
+            }
+        };
+        let fingerprint = utf8(fp);
+        let statement = utf8(e.statement.trim_ascii_end());
         let engine = self.banner_engine.or(e.engine_hint).unwrap_or("mysql");
         self.cols.push(&SlowQueryRow {
             ts_us: ts,

@@ -35,7 +35,10 @@
 //! entry cut short by a crash does not swallow the next one; a banner line is a record of
 //! its own wherever it is. A line is a header exactly when pt-query-digest takes it for one
 //! (`#`, `use `, `SET timestamp|insert_id|last_insert_id`), so both read the same
-//! statement; a NUL byte ends a record and a run of NULs is a record (a dead letter).
+//! statement. NUL bytes are statement bytes like any other (`mysqlslap` sends its queries
+//! with a trailing NUL and the server logs it), but a line that starts with NUL starts a
+//! record of its own, the run of NULs, which is a dead letter: that is how a zeroed region
+//! (a crash on a preallocated file) looks, and the entry after it stays whole.
 //!
 //! # Rows
 //!
@@ -63,9 +66,13 @@ mod tests;
 pub use decoder::MysqlSlowDecoder;
 pub use entry::{Entry, Record, parse_record};
 
-use memchr::memchr2;
+use memchr::memchr;
 
+use crate::db::fingerprint::{Needle, needle};
 use crate::decoder::{Decoder, SourceContext};
+
+static VERSION: Needle = needle!(b", Version: ");
+static EMBEDDED: Needle = needle!(b"embedded library");
 
 /// The decoder of `mysql-slow`, or `None` if `format` is another one.
 pub fn decoder_for(format: &str, ctx: &SourceContext) -> Option<Box<dyn Decoder>> {
@@ -138,16 +145,15 @@ pub(crate) fn is_banner(line: &[u8]) -> bool {
                 && words.next() == Some(b"Command")
         }
         Some(_) => {
-            memchr::memmem::find(line, b", Version: ").is_some()
-                && (line.ends_with(b"started with:")
-                    || memchr::memmem::find(line, b"embedded library").is_some())
+            VERSION.find(line).is_some()
+                && (line.ends_with(b"started with:") || EMBEDDED.find(line).is_some())
         }
     }
 }
 
 /// The version in a banner's `, Version: ` line, for the engine.
 pub(crate) fn banner_engine(line: &[u8]) -> Option<&'static str> {
-    let at = memchr::memmem::find(line, b", Version: ")?;
+    let at = VERSION.find(line)?;
     let version = &line[at + 11..];
     let has = |needle: &[u8]| {
         version
@@ -171,13 +177,12 @@ pub(crate) fn trim_end(mut line: &[u8]) -> &[u8] {
     line
 }
 
-/// The line at `pos`: (text without its end, where the next one starts, ended by a NUL).
-/// `None` when the line is not complete yet.
-fn line_at(buf: &[u8], pos: usize, eof: bool) -> Option<(&[u8], usize, bool)> {
-    match memchr2(b'\n', 0, &buf[pos..]) {
-        Some(k) if buf[pos + k] == b'\n' => Some((&buf[pos..pos + k], pos + k + 1, false)),
-        Some(k) => Some((&buf[pos..pos + k], pos + k, true)),
-        None if eof => Some((&buf[pos..], buf.len(), false)),
+/// The line at `pos`: (text without its end, where the next one starts). `None` when the
+/// line is not complete yet.
+fn line_at(buf: &[u8], pos: usize, eof: bool) -> Option<(&[u8], usize)> {
+    match memchr(b'\n', &buf[pos..]) {
+        Some(k) => Some((&buf[pos..pos + k], pos + k + 1)),
+        None if eof => Some((&buf[pos..], buf.len())),
         None => None,
     }
 }
@@ -263,8 +268,8 @@ pub fn frame(buf: &[u8], eof: bool) -> Option<usize> {
             None => eof.then_some(buf.len()),
         };
     }
-    let (first, mut pos, nul) = line_at(buf, 0, eof)?;
-    if nul || is_banner(first) || first.iter().all(u8::is_ascii_whitespace) {
+    let (first, mut pos) = line_at(buf, 0, eof)?;
+    if is_banner(first) || first.iter().all(u8::is_ascii_whitespace) {
         return Some(pos);
     }
     let mut state = Framing::new(first);
@@ -275,14 +280,11 @@ pub fn frame(buf: &[u8], eof: bool) -> Option<usize> {
         if buf[pos] == 0 {
             return Some(pos);
         }
-        let (line, next, nul) = line_at(buf, pos, eof)?;
+        let (line, next) = line_at(buf, pos, eof)?;
         if state.starts_record(line) {
             return Some(pos);
         }
         state.feed(line);
         pos = next;
-        if nul {
-            return Some(pos);
-        }
     }
 }

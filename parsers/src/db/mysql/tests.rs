@@ -217,6 +217,11 @@ fn framing_cuts_and_waits() {
     let recs = records(log);
     assert_eq!(recs.len(), 3);
     assert_eq!(recs[1], b"\0\0\0\0");
+    // A NUL inside a statement is a byte of the statement (mysqlslap sends one).
+    let log = b"# Query_time: 1\nCREATE TABLE t (a INT)\0;\n# Query_time: 2\nselect 2;\n";
+    let recs = records(log);
+    assert_eq!(recs.len(), 2);
+    assert_eq!(entry(recs[0]).statement, b"CREATE TABLE t (a INT)\0");
     // The last entry waits for the next one (or EOF): its statement may go on.
     let one = b"# Query_time: 1\nselect 1;\n";
     assert_eq!(frame(one, false), None);
