@@ -466,14 +466,14 @@ impl<'a> Parser<'a> {
             plan.push('\n');
         }
         plan.push_str(&utf8(row));
-        let cells: Vec<&[u8]> = row.split(|&b| b == b'\t').collect();
+        let cells = || row.split(|&b| b == b'\t');
         let Some(cols) = self.plan_columns else {
-            let find = |name: &[u8]| cells.iter().position(|c| c.trim_ascii() == name);
+            let find = |name: &[u8]| cells().position(|c| c.trim_ascii() == name);
             self.plan_columns = Some([find(b"table"), find(b"type"), find(b"key"), find(b"Extra")]);
             return;
         };
         let cell = |i: Option<usize>| {
-            i.and_then(|i| cells.get(i))
+            i.and_then(|i| cells().nth(i))
                 .map(|c| c.trim_ascii())
                 .filter(|c| !c.is_empty() && *c != b"NULL")
         };
