@@ -9,8 +9,8 @@
 //!   arbitrary point, or in small chunks gives the same records with the same outcomes;
 //! - a non-blank record either decodes (appending as many rows as the format allows, see
 //!   [`Rows`]) or fails with a `ParseError` whose offset lies within the record
-//!   (`offset <= len`; `len` means "ended too early") and appends nothing; a blank record
-//!   adds no row;
+//!   (`offset <= len`; `len` means "ended too early") and appends nothing (but for
+//!   [`Rows::KeptOnError`] formats); a blank record adds no row;
 //! - `finish` returns exactly the rows appended, and `None` when there are none.
 //!
 //! Input layout: byte 0 picks the small chunk size, bytes 1-2 the split point, the rest is
@@ -29,6 +29,9 @@ pub enum Rows {
     /// Any number (JVM GC: a JDK 8 line can hold several events; detail lines, statistics
     /// and headers add none, a held-back row is counted when it is appended).
     Any,
+    /// Any number, also when the record fails: a container record keeps the rows of its
+    /// readable parts and its error names the rest (an .evtx chunk and its records).
+    KeptOnError,
 }
 
 /// What happened to one framed record.
@@ -36,7 +39,7 @@ pub enum Rows {
 enum Outcome {
     Blank,
     Rows(usize),
-    Error(ErrorKind, usize),
+    Error(ErrorKind, usize, usize),
 }
 
 /// (offset, length, outcome) of every record, in order.
@@ -103,7 +106,7 @@ impl Run<'_> {
                     match self.rows_rule {
                         Rows::One => assert_eq!(added, 1, "a record appended {added} rows"),
                         Rows::AtMostOne => assert!(added <= 1, "a record appended {added} rows"),
-                        Rows::Any => {}
+                        Rows::Any | Rows::KeptOnError => {}
                     }
                     Outcome::Rows(added)
                 }
@@ -115,8 +118,10 @@ impl Run<'_> {
                         e.offset,
                         record.len()
                     );
-                    assert_eq!(added, 0, "failed record appended {added} rows: {e}");
-                    Outcome::Error(e.kind, e.offset)
+                    if self.rows_rule != Rows::KeptOnError {
+                        assert_eq!(added, 0, "failed record appended {added} rows: {e}");
+                    }
+                    Outcome::Error(e.kind, e.offset, added)
                 }
             };
             self.trace.push((self.start, len, outcome));
@@ -162,8 +167,8 @@ fn run(format: &str, rows_rule: Rows, input: &[u8], cuts: &[usize], batch_rows: 
         .trace
         .iter()
         .map(|t| match t.2 {
-            Outcome::Rows(n) => n,
-            _ => 0,
+            Outcome::Rows(n) | Outcome::Error(_, _, n) => n,
+            Outcome::Blank => 0,
         })
         .sum();
     assert_eq!(r.rows_out, expected_rows);

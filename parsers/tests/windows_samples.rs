@@ -23,7 +23,12 @@ fn compare(r: &Row, e: &Expected) -> Result<(), String> {
             }
         };
     }
-    eq!(r.record_id, Some(e.record_id), "record_id");
+    eq!(r.evtx_record_id, Some(e.record_id), "evtx_record_id");
+    eq!(
+        r.record_id,
+        e.event_record_id.or(Some(e.record_id)),
+        "record_id"
+    );
     eq!(r.event_id, e.event_id, "event_id");
     eq!(r.qualifiers, e.qualifiers, "qualifiers");
     match e.time_us {
@@ -87,7 +92,7 @@ fn every_evtx_sample_matches_the_crates_own_reading() {
         // Match each reference record with one of our rows of the same id.
         let mut by_id: BTreeMap<u64, Vec<&Row>> = BTreeMap::new();
         for r in &rows {
-            by_id.entry(r.record_id.unwrap()).or_default().push(r);
+            by_id.entry(r.evtx_record_id.unwrap()).or_default().push(r);
             assert_eq!(r.format, "evtx");
             assert!(r.written_ts.is_some(), "{name}: written_ts");
             assert_eq!(
@@ -199,7 +204,7 @@ fn skip_through_record_id_never_re_emits() {
     let path = samples("windows/evtx/security.evtx");
     let bytes = std::fs::read(&path).unwrap();
     let (all, _) = decode("evtx", &ctx(), &bytes);
-    let mid = all[all.len() / 2].record_id.unwrap();
+    let mid = all[all.len() / 2].evtx_record_id.unwrap();
     let mut c = ctx();
     c.options
         .insert("skip_through_record_id".into(), mid.to_string());
@@ -207,21 +212,21 @@ fn skip_through_record_id_never_re_emits() {
     assert!(dead.is_empty());
     let expected: Vec<u64> = all
         .iter()
-        .filter_map(|r| r.record_id)
+        .filter_map(|r| r.evtx_record_id)
         .filter(|&id| id > mid)
         .collect();
-    let got: Vec<u64> = rest.iter().filter_map(|r| r.record_id).collect();
+    let got: Vec<u64> = rest.iter().filter_map(|r| r.evtx_record_id).collect();
     assert_eq!(got, expected);
     // The header the follower reads: this file is dirty, and its next id follows the last.
     let h = serversage_parsers::windows::evtx::read_file_header(&bytes).unwrap();
     assert!(h.dirty);
     assert_eq!(h.version, (3, 1));
-    let last = all.iter().filter_map(|r| r.record_id).max().unwrap();
+    let last = all.iter().filter_map(|r| r.evtx_record_id).max().unwrap();
     assert!(h.next_record_id <= last + 1, "{h:?} vs last record {last}");
     let ch = serversage_parsers::windows::evtx::read_chunk_header(&bytes[4096..])
         .unwrap()
         .unwrap();
-    assert_eq!(ch.first_record_id, all[0].record_id.unwrap());
+    assert_eq!(ch.first_record_id, all[0].evtx_record_id.unwrap());
 }
 
 #[test]
@@ -285,4 +290,335 @@ fn elastic_agent_1102_user_data() {
     assert_eq!(r.ts, 1_573_122_869_055_000);
     assert_eq!(r.record_id, Some(14_224));
     assert_eq!(r.outcome.as_deref(), Some("audit_success"));
+}
+
+/// Keyword names Windows renders for the standard bits of `mask` (what Winlogbeat sends).
+fn keyword_names(mask: u64) -> Vec<&'static str> {
+    [
+        (0x0010_0000_0000_0000u64, "Audit Failure"),
+        (0x0020_0000_0000_0000, "Audit Success"),
+        (0x0080_0000_0000_0000, "Classic"),
+        (0x0040_0000_0000_0000, "Correlation Hint"),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| mask & bit != 0)
+    .map(|(_, n)| n)
+    .collect()
+}
+
+fn level_name(level: Option<u32>) -> &'static str {
+    match level {
+        Some(1) => "critical",
+        Some(2) => "error",
+        Some(3) => "warning",
+        Some(5) => "verbose",
+        _ => "information",
+    }
+}
+
+fn audit(e: &Expected) -> Option<&'static str> {
+    let k = e.keywords.unwrap_or(0);
+    if k & 0x0010_0000_0000_0000 != 0 {
+        Some("AUDIT_FAILURE")
+    } else if k & 0x0020_0000_0000_0000 != 0 {
+        Some("AUDIT_SUCCESS")
+    } else {
+        None
+    }
+}
+
+/// The record as Winlogbeat 8 ships it.
+fn winlogbeat_json(e: &Expected, time: &str) -> serde_json::Value {
+    let mut winlog = serde_json::json!({
+        "api": "wineventlog",
+        "event_id": e.event_id.to_string(),
+        "record_id": e.event_record_id.unwrap_or(e.record_id),
+        "opcode": "Info",
+        "keywords": keyword_names(e.keywords.unwrap_or(0)),
+    });
+    let w = winlog.as_object_mut().unwrap();
+    let mut put = |k: &str, v: Option<serde_json::Value>| {
+        if let Some(v) = v {
+            w.insert(k.to_string(), v);
+        }
+    };
+    put("channel", e.channel.clone().map(Into::into));
+    put("provider_name", e.provider.clone().map(Into::into));
+    put(
+        "provider_guid",
+        e.provider_guid
+            .as_ref()
+            .map(|g| g.to_ascii_lowercase().into()),
+    );
+    put("computer_name", e.computer.clone().map(Into::into));
+    put("version", e.version.map(Into::into));
+    put(
+        "user",
+        e.user_sid
+            .clone()
+            .map(|s| serde_json::json!({"identifier": s, "type": "User"})),
+    );
+    let mut process = serde_json::Map::new();
+    if let Some(p) = e.process_id {
+        process.insert("pid".into(), p.into());
+    }
+    if let Some(t) = e.thread_id {
+        process.insert("thread".into(), serde_json::json!({"id": t}));
+    }
+    put("process", (!process.is_empty()).then(|| process.into()));
+    let data: serde_json::Map<String, serde_json::Value> = e
+        .data
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    match &e.user_data_name {
+        Some(n) => {
+            let mut d = data;
+            d.insert("xml_name".into(), n.clone().into());
+            put("user_data", Some(d.into()));
+        }
+        None if !data.is_empty() => put("event_data", Some(data.into())),
+        None => {}
+    }
+    serde_json::json!({
+        "@timestamp": time,
+        "event": {"code": e.event_id.to_string(), "kind": "event"},
+        "log": {"level": level_name(e.level)},
+        "message": "rendered on the source host",
+        "winlog": winlog,
+    })
+}
+
+/// NXLog's system field names: event data named like one cannot travel in NXLog JSON.
+const NXLOG_FIELDS: &[&str] = &[
+    "EventTime",
+    "Hostname",
+    "Keywords",
+    "EventType",
+    "SeverityValue",
+    "Severity",
+    "EventID",
+    "SourceName",
+    "ProviderGuid",
+    "Version",
+    "Task",
+    "TaskValue",
+    "OpcodeValue",
+    "Opcode",
+    "RecordNumber",
+    "ActivityID",
+    "RelatedActivityID",
+    "ExecutionProcessID",
+    "ExecutionThreadID",
+    "ProcessID",
+    "ThreadID",
+    "Channel",
+    "UserID",
+    "Domain",
+    "AccountName",
+    "AccountType",
+    "Category",
+    "Message",
+    "Level",
+    "EventReceivedTime",
+    "SourceModuleName",
+    "SourceModuleType",
+    "ERRORCODE",
+];
+
+/// The record as NXLog EE writes it (`to_json()`, ISO time with offset, signed keywords).
+fn nxlog_json(e: &Expected, time: &str) -> Option<String> {
+    if e.data
+        .iter()
+        .any(|(k, _)| NXLOG_FIELDS.contains(&k.as_str()))
+    {
+        return None;
+    }
+    let mut o = serde_json::Map::new();
+    o.insert("EventTime".into(), time.into());
+    let mut put = |k: &str, v: Option<serde_json::Value>| {
+        if let Some(v) = v {
+            o.insert(k.to_string(), v);
+        }
+    };
+    put("Hostname", e.computer.clone().map(Into::into));
+    put("Keywords", e.keywords.map(|k| (k as i64).into()));
+    let event_type = audit(e).unwrap_or(match e.level {
+        Some(1) => "CRITICAL",
+        Some(2) => "ERROR",
+        Some(3) => "WARNING",
+        Some(5) => "VERBOSE",
+        _ => "INFO",
+    });
+    put("EventType", Some(event_type.into()));
+    put("SeverityValue", Some(2.into()));
+    put("EventID", Some(e.event_id.into()));
+    put("SourceName", e.provider.clone().map(Into::into));
+    put(
+        "ProviderGuid",
+        e.provider_guid.as_deref().map(|g| upper_guid(g).into()),
+    );
+    put("Version", e.version.map(Into::into));
+    put("TaskValue", e.task.map(Into::into));
+    put("OpcodeValue", e.opcode.map(Into::into));
+    put(
+        "RecordNumber",
+        Some(e.event_record_id.unwrap_or(e.record_id).into()),
+    );
+    put("ExecutionProcessID", e.process_id.map(Into::into));
+    put("ExecutionThreadID", e.thread_id.map(Into::into));
+    put("Channel", e.channel.clone().map(Into::into));
+    put("UserID", e.user_sid.clone().map(Into::into));
+    put("Category", Some("a task name".into()));
+    put("Opcode", Some("Info".into()));
+    put("Message", Some("rendered\r\n\ton the source host".into()));
+    for (k, v) in &e.data {
+        o.insert(k.clone(), v.clone().into());
+    }
+    o.insert("EventReceivedTime".into(), time.into());
+    o.insert("SourceModuleType".into(), "im_msvistalog".into());
+    Some(serde_json::to_string(&o).unwrap())
+}
+
+/// What a form that sends level names gives for `level`: "information" names both 0
+/// (LogAlways) and 4, taken as 0 for an audit event (security audits are level 0) and as
+/// 4 otherwise, which is wrong for the few level-4 audit events (1100, 1102).
+fn named_level(e: &Expected) -> Option<u32> {
+    match level_name(e.level) {
+        "information" if audit(e).is_some() => Some(0),
+        "information" => Some(4),
+        _ => e.level,
+    }
+}
+
+/// What NXLog's `EventType` gives for `level`: it names the audit outcome instead of the
+/// level when the event has one (level 0, as security audits are), else the level.
+fn event_type_level(e: &Expected) -> Option<u32> {
+    match (audit(e), e.level) {
+        (Some(_), _) => Some(0),
+        (None, Some(l @ 1..=3 | l @ 5)) => Some(l),
+        (None, _) => Some(4),
+    }
+}
+
+#[test]
+fn the_same_records_in_all_four_forms_give_the_same_rows() {
+    let files = [
+        "security.evtx",
+        "system.evtx",
+        "sysmon.evtx",
+        "MSExchange_Management_wec.evtx",
+        "new-user-security.evtx",
+        "E_Windows_system32_winevt_logs_Microsoft-Windows-CAPI2%4Operational.evtx",
+    ];
+    let mut checked = [0usize; 3];
+    for file in files {
+        let path = samples("windows/evtx").join(file);
+        let (evtx_rows, _) = decode("evtx", &ctx(), &std::fs::read(&path).unwrap());
+        let reference = reference(&path);
+        let xml = reference_xml(&path);
+        // One stream per form, in the reference's record order.
+        let mut xml_in = String::new();
+        let mut wlb_in = String::from("[\n");
+        let mut nx_in = String::new();
+        let mut nx_ids = Vec::new();
+        for (i, e) in reference.records.iter().enumerate() {
+            let time = attr_time(&e.json);
+            xml_in.push_str(&xml[&e.record_id]);
+            xml_in.push('\n');
+            if i > 0 {
+                wlb_in.push_str(",\n");
+            }
+            wlb_in.push_str(&serde_json::to_string_pretty(&winlogbeat_json(e, &time)).unwrap());
+            if let Some(line) = nxlog_json(e, &time.replace('Z', "+00:00")) {
+                nx_in.push_str(&line);
+                nx_in.push('\n');
+                nx_ids.push(e.record_id);
+            }
+        }
+        wlb_in.push_str("\n]\n");
+        let by_id: BTreeMap<u64, &Row> = evtx_rows
+            .iter()
+            .map(|r| (r.evtx_record_id.unwrap(), r))
+            .collect();
+        let (xml_rows, e1) = decode("windows-xml", &ctx(), xml_in.as_bytes());
+        let (wlb_rows, e2) = decode("winlogbeat-json", &ctx(), wlb_in.as_bytes());
+        let (nx_rows, e3) = decode("nxlog-json", &ctx(), nx_in.as_bytes());
+        assert!(
+            e1.is_empty() && e2.is_empty() && e3.is_empty(),
+            "{file}: {e1:?} {e2:?} {e3:?}"
+        );
+        assert_eq!(xml_rows.len(), reference.records.len(), "{file}");
+        assert_eq!(wlb_rows.len(), reference.records.len(), "{file}");
+        assert_eq!(nx_rows.len(), nx_ids.len(), "{file}");
+        for (r, e) in xml_rows.iter().zip(&reference.records) {
+            let base = by_id[&e.record_id];
+            let mut want = base.clone();
+            want.format = "windows-xml".into();
+            want.offset = r.offset;
+            want.written_ts = None;
+            want.evtx_record_id = None;
+            if base.clock == "written" {
+                (want.ts, want.clock) = (1, "ingest".into());
+            }
+            assert_eq!(r, &want, "{file}: XML of record {}", e.record_id);
+            checked[0] += 1;
+        }
+        for (r, e) in wlb_rows.iter().zip(&reference.records) {
+            let base = by_id[&e.record_id];
+            let mut want = base.clone();
+            want.format = "winlogbeat-json".into();
+            want.offset = r.offset;
+            want.written_ts = None;
+            want.evtx_record_id = None;
+            want.message = Some("rendered on the source host".into());
+            // Not in Winlogbeat's output: the mask, qualifiers, numeric task/opcode, ids of
+            // the activity (not set in these records' JSON above).
+            want.keywords = None;
+            want.qualifiers = None;
+            want.task = None;
+            want.opcode = None;
+            want.activity_id = None;
+            want.related_activity_id = None;
+            want.level = named_level(e);
+            assert_eq!(
+                r, &want,
+                "{file}: Winlogbeat JSON of record {}",
+                e.record_id
+            );
+            checked[1] += 1;
+        }
+        for (r, id) in nx_rows.iter().zip(&nx_ids) {
+            let base = by_id[id];
+            let e = reference
+                .records
+                .iter()
+                .find(|e| e.record_id == *id)
+                .unwrap();
+            let mut want = base.clone();
+            want.format = "nxlog-json".into();
+            want.offset = r.offset;
+            want.written_ts = None;
+            want.evtx_record_id = None;
+            want.message = Some("rendered\r\n\ton the source host".into());
+            // NXLog flattens UserData like EventData and has no field for qualifiers.
+            want.user_data_name = None;
+            want.qualifiers = None;
+            want.activity_id = None;
+            want.related_activity_id = None;
+            want.level = event_type_level(e);
+            assert_eq!(r, &want, "{file}: NXLog JSON of record {id}");
+            checked[2] += 1;
+        }
+    }
+    assert!(checked.iter().all(|&n| n > 4000), "{checked:?}");
+}
+
+/// `TimeCreated/@SystemTime` as sent by an agent (µs precision, as both agents keep it).
+fn attr_time(json: &serde_json::Value) -> String {
+    let t = json["Event"]["System"]["TimeCreated"]["#attributes"]["SystemTime"]
+        .as_str()
+        .unwrap_or("1601-01-01T00:00:00Z");
+    let d = chrono::DateTime::parse_from_rfc3339(t).unwrap();
+    d.to_utc().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }

@@ -47,6 +47,7 @@ pub(crate) struct Columns {
     data: MapBuilder<StringBuilder, StringBuilder>,
     message: StringBuilder,
     written_ts: TimestampMicrosecondBuilder,
+    evtx_record_id: UInt64Builder,
 }
 
 fn ts_builder() -> TimestampMicrosecondBuilder {
@@ -96,6 +97,7 @@ impl Columns {
             data: MapBuilder::new(None, StringBuilder::new(), StringBuilder::new()),
             message: StringBuilder::new(),
             written_ts: ts_builder(),
+            evtx_record_id: UInt64Builder::new(),
         }
     }
 
@@ -152,6 +154,7 @@ impl Columns {
         }
         self.message.append_option(ev.message.as_deref());
         self.written_ts.append_option(ev.written_us);
+        self.evtx_record_id.append_option(ev.evtx_record_id);
     }
 
     /// Takes the pending rows as a batch.
@@ -189,6 +192,7 @@ impl Columns {
             Arc::new(self.data.finish()),
             Arc::new(self.message.finish()),
             Arc::new(self.written_ts.finish()),
+            Arc::new(self.evtx_record_id.finish()),
         ];
         Some(
             RecordBatch::try_new(windows_events(), cols)

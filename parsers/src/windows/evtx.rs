@@ -157,13 +157,17 @@ struct Failure {
     reason: String,
 }
 
-/// An error with its chain of causes, on one line.
+/// An error with its chain of causes, on one line (without the crate's generic wrappers).
 fn chain(e: &dyn std::error::Error) -> String {
+    const GENERIC: &str = "An error occurred while trying to deserialize evtx stream.";
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(x) = src {
-        s.push_str(": ");
-        s.push_str(&x.to_string());
+        let m = x.to_string();
+        if m != GENERIC {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
         src = x.source();
     }
     s
@@ -431,7 +435,8 @@ fn read_chunk(
                 };
                 match parse_event(&text) {
                     Ok(mut ev) => {
-                        ev.record_id = Some(id);
+                        ev.record_id = ev.record_id.or(Some(id));
+                        ev.evtx_record_id = Some(id);
                         ev.written_us = Some(written_us);
                         match ev.event_id {
                             Some(eid) => {

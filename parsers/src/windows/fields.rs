@@ -74,6 +74,8 @@ pub struct Event<'a> {
     pub time_created: Option<(i64, Clock)>,
     /// The .evtx record header's write time, µs.
     pub written_us: Option<i64>,
+    /// The .evtx record header's record id.
+    pub evtx_record_id: Option<u64>,
     pub computer: Option<Cow<'a, str>>,
     pub channel: Option<Cow<'a, str>>,
     pub provider: Option<Cow<'a, str>>,

@@ -40,8 +40,10 @@ static WINDOWS: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("event_data", string_map_type(), true),
         // Rendered on the source (RenderingInfo, Winlogbeat/NXLog message): information only.
         Field::new("message", DataType::Utf8, true),
-        // .evtx record header time (when the record was written to that log).
+        // .evtx record header: when the record was written to that file, and its id there
+        // (record_id is the event's own EventRecordID: another log's in ForwardedEvents).
         Field::new("written_ts", timestamp_type(), true),
+        Field::new("evtx_record_id", DataType::UInt64, true),
     ])
 });
 

@@ -73,6 +73,7 @@ pub struct Row {
     pub data: Vec<(String, String)>,
     pub message: Option<String>,
     pub written_ts: Option<i64>,
+    pub evtx_record_id: Option<u64>,
 }
 
 /// Decodes `input` (fed at once), returning rows and `(offset, error)` dead letters.
@@ -162,6 +163,7 @@ pub fn rows(b: &RecordBatch) -> Vec<Row> {
                 data,
                 message: s("message", i),
                 written_ts: tsc("written_ts", i),
+                evtx_record_id: u64c("evtx_record_id", i),
             }
         })
         .collect()
@@ -170,7 +172,10 @@ pub fn rows(b: &RecordBatch) -> Vec<Row> {
 /// What the reference (the crate's JSON rendering) says about one record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expected {
+    /// The record header's id (what the crate's iterator reports).
     pub record_id: u64,
+    /// `System/EventRecordID`.
+    pub event_record_id: Option<u64>,
     pub event_id: u32,
     pub qualifiers: Option<u32>,
     pub time_us: Option<i64>,
@@ -314,6 +319,7 @@ pub fn expected(record_id: u64, json: Value) -> Expected {
     }
     Expected {
         record_id,
+        event_record_id: num(sys.get("EventRecordID")),
         event_id: num(sys.get("EventID")).unwrap() as u32,
         qualifiers: num(attr(sys.get("EventID"), "Qualifiers")).map(|q| q as u32),
         time_us,
