@@ -150,6 +150,19 @@ fn continues_number(b: u8) -> bool {
     matches!(b, b'0'..=b'9' | b'a'..=b'f' | b'.' | b'x' | b'+' | b'-')
 }
 
+/// Bytes that step 5 only lower-cases: not whitespace, digits, `+`, `-`, `?`, nor the
+/// first letters of `true` / `false`.
+static PLAIN: [bool; 256] = {
+    let mut t = [true; 256];
+    let special = b" \n\t\r\x0c0123456789+-?tTfF";
+    let mut k = 0;
+    while k < special.len() {
+        t[special[k] as usize] = false;
+        k += 1;
+    }
+    t
+};
+
 /// The output of step 5, built byte by byte.
 struct Out<'o> {
     o: &'o mut Vec<u8>,
@@ -218,6 +231,26 @@ pub(super) fn values_and_case(s: &[u8], bind_parameters: bool, o: &mut Vec<u8>) 
         last: b' ',
     };
     while i < end {
+        // Most bytes only change case: copy runs of them at once.
+        let mut j = i;
+        while j < end {
+            let c = s[j];
+            let word_t_f = matches!(c, b't' | b'T' | b'f' | b'F') && j > 0 && is_word(s[j - 1]);
+            if !(PLAIN[usize::from(c)] || word_t_f) {
+                break;
+            }
+            j += 1;
+        }
+        if j > i {
+            if out.space {
+                out.o.push(b' ');
+                out.space = false;
+            }
+            out.o.extend(s[i..j].iter().map(u8::to_ascii_lowercase));
+            out.last = s[j - 1];
+            i = j;
+            continue;
+        }
         let b = s[i];
         match b {
             b't' | b'T' | b'f' | b'F' => {

@@ -137,7 +137,10 @@ pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
     }
     let (body, newline) = strip_end(record);
     let mut p = Parser {
-        e: Entry::default(),
+        e: Entry {
+            attributes: Vec::with_capacity(16),
+            ..Entry::default()
+        },
         got_time: false,
         got_user: false,
         got_db: false,
