@@ -403,13 +403,24 @@ impl<'a> Parser<'a> {
         if line.starts_with(b"# Thread_id:") || line.starts_with(b"# Schema:") {
             self.percona = true;
         }
-        for (k, v) in fields(body) {
-            self.field(k, v, at + (v.as_ptr() as usize - line.as_ptr() as usize))?;
+        // One UTF-8 check per line, not one per value.
+        let text_body = std::str::from_utf8(body).ok();
+        let base = at + (body.as_ptr() as usize - line.as_ptr() as usize);
+        for (k, (from, to)) in fields(body) {
+            let v = &body[from..to];
+            let as_text = text_body.and_then(|t| t.get(from..to));
+            self.field(k, v, as_text, base + from)?;
         }
         Ok(())
     }
 
-    fn field(&mut self, k: &'a str, v: &'a [u8], at: usize) -> Result<(), ParseError> {
+    fn field(
+        &mut self,
+        k: &'a str,
+        v: &'a [u8],
+        as_text: Option<&'a str>,
+        at: usize,
+    ) -> Result<(), ParseError> {
         let number = |v: &[u8]| {
             parse_u64(v).ok_or_else(|| {
                 err(
@@ -437,8 +448,8 @@ impl<'a> Parser<'a> {
             "Rows_sent" => self.e.rows_sent = Some(number(v)?),
             "Rows_examined" => self.e.rows_examined = Some(number(v)?),
             "Rows_affected" => self.e.rows_affected = Some(number(v)?),
-            "Thread_id" => self.thread_id = text(v).filter(|t| !t.is_empty()),
-            "Schema" => self.e.schema = Some(text(v).unwrap_or("")),
+            "Thread_id" => self.thread_id = as_text.filter(|t| !t.is_empty()),
+            "Schema" => self.e.schema = Some(as_text.unwrap_or("")),
             _ => {
                 if k == "QC_hit" {
                     self.e.engine_hint = Some("mariadb");
@@ -454,7 +465,8 @@ impl<'a> Parser<'a> {
                 {
                     self.percona = true;
                 }
-                self.e.attributes.push((k, utf8(v)));
+                let value = as_text.map_or_else(|| utf8(v), Cow::Borrowed);
+                self.e.attributes.push((k, value));
             }
         }
         Ok(())
@@ -522,7 +534,7 @@ fn push_joined<'a>(attrs: &mut Attributes<'a>, key: &'static str, line: &'a [u8]
 /// `Key: value  Key: value ...` of a header line (after `#`). A value that is itself
 /// `Word:` is the next key, so `Schema:   QC_hit: No` has an empty `Schema`; words that are
 /// not `Key:` are skipped.
-fn fields(body: &[u8]) -> impl Iterator<Item = (&str, &[u8])> {
+fn fields(body: &[u8]) -> impl Iterator<Item = (&str, (usize, usize))> {
     let mut i = 0;
     std::iter::from_fn(move || {
         loop {
@@ -563,10 +575,10 @@ fn fields(body: &[u8]) -> impl Iterator<Item = (&str, &[u8])> {
                 && value[..value.len() - 1].iter().all(|&b| is_word(b));
             if next_key {
                 i = v;
-                return Some((key, &body[v..v]));
+                return Some((key, (v, v)));
             }
             i = v + len;
-            return Some((key, value));
+            return Some((key, (v, v + len)));
         }
     })
 }
