@@ -507,6 +507,11 @@ impl Decoder for MongoDecoder {
             } else {
                 ErrorKind::Malformed
             };
+            let at = if let Cow::Owned(_) = text {
+                super::postgres::raw_offset(record, at)
+            } else {
+                at
+            };
             ParseError::new(kind, at, format!("not a MongoDB JSON log line: {e}"))
         })?;
         let Some(date) = line.t.as_ref().and_then(|t| t.date) else {

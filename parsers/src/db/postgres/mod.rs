@@ -190,22 +190,12 @@ impl Decoder for PgDecoder {
             ));
         }
         let text = String::from_utf8_lossy(record);
-        match &mut self.layout {
-            Layout::Stderr(p) => {
-                let e = stderr::parse(p, &text)?;
-                self.sink.push(&e, meta);
+        self.decode_text(&text, meta).map_err(|mut e| {
+            if let Cow::Owned(_) = text {
+                e.offset = raw_offset(record, e.offset);
             }
-            Layout::Csv(f) => {
-                let e = f.parse(&text)?;
-                self.sink.push(&e, meta);
-            }
-            Layout::Json => {
-                let log = json::parse(&text)?;
-                let e = log.entry(&mut self.scratch)?;
-                self.sink.push(&e, meta);
-            }
-        }
-        Ok(())
+            e
+        })
     }
 
     fn pending_rows(&self) -> usize {
@@ -226,6 +216,50 @@ impl Decoder for PgDecoder {
             .map(|b| (EventKind::DbEvent, b))
             .into_iter()
             .collect()
+    }
+}
+
+/// The offset in `raw` of byte `at` of its lossy UTF-8 conversion (each invalid sequence
+/// became the 3-byte U+FFFD).
+pub(crate) fn raw_offset(raw: &[u8], at: usize) -> usize {
+    let (mut conv, mut orig) = (0, 0);
+    for chunk in raw.utf8_chunks() {
+        let v = chunk.valid().len();
+        if at <= conv + v {
+            return orig + (at - conv);
+        }
+        conv += v;
+        orig += v;
+        let bad = chunk.invalid().len();
+        if bad > 0 {
+            if at < conv + 3 {
+                return orig;
+            }
+            conv += 3;
+            orig += bad;
+        }
+    }
+    orig.min(raw.len())
+}
+
+impl PgDecoder {
+    fn decode_text(&mut self, text: &str, meta: &RecordMeta) -> Result<(), ParseError> {
+        match &mut self.layout {
+            Layout::Stderr(p) => {
+                let e = stderr::parse(p, text)?;
+                self.sink.push(&e, meta);
+            }
+            Layout::Csv(f) => {
+                let e = f.parse(text)?;
+                self.sink.push(&e, meta);
+            }
+            Layout::Json => {
+                let log = json::parse(text)?;
+                let e = log.entry(&mut self.scratch)?;
+                self.sink.push(&e, meta);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -275,4 +309,21 @@ pub fn check_options(
         }
     }
     Some(errs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::raw_offset;
+
+    #[test]
+    fn offsets_of_lossy_text_point_into_the_raw_bytes() {
+        let raw = b"ab\xff\xfecd";
+        let text = String::from_utf8_lossy(raw);
+        assert_eq!(text, "ab\u{fffd}\u{fffd}cd");
+        assert_eq!(raw_offset(raw, 1), 1);
+        assert_eq!(raw_offset(raw, 2), 2);
+        assert_eq!(raw_offset(raw, 8), 4);
+        assert_eq!(raw_offset(raw, 10), 6);
+        assert_eq!(raw_offset(raw, 99), 6);
+    }
 }

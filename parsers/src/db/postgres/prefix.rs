@@ -21,6 +21,8 @@ pub(crate) const FOLLOW_UPS: [&str; 6] = [
 
 /// Occurrences of a delimiter tried for one free-text escape before giving up.
 const MAX_TRIES: usize = 16;
+/// Delimiter occurrences tried for a whole line: bounds the backtracking on hostile input.
+const LINE_BUDGET: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Item {
@@ -83,6 +85,12 @@ pub struct LineHead<'a> {
     pub level: &'a str,
     /// Byte offset of the message text (after `LEVEL:  `).
     pub text_at: usize,
+}
+
+/// How far matching got, and how many more delimiter tries it may make.
+struct Track {
+    far: usize,
+    budget: usize,
 }
 
 /// Why a line does not match, with the byte where matching stopped.
@@ -162,11 +170,14 @@ impl Prefix {
     /// Matches the prefix and the severity at the start of `line`.
     pub fn match_line<'a>(&self, line: &'a str) -> Result<LineHead<'a>, NoMatch> {
         let mut caps: [(u8, usize, usize); 24] = [(0, 0, 0); 24];
-        let mut far = 0;
+        let mut far = Track {
+            far: 0,
+            budget: LINE_BUDGET,
+        };
         let Some((n, end, level, text_at)) = self.match_from(0, line, 0, &mut caps, 0, &mut far)
         else {
             return Err(NoMatch {
-                at: far,
+                at: far.far,
                 bad_time: false,
             });
         };
@@ -238,9 +249,9 @@ impl Prefix {
         pos: usize,
         caps: &mut [(u8, usize, usize); 24],
         n: usize,
-        far: &mut usize,
+        far: &mut Track,
     ) -> Option<(usize, usize, &'a str, usize)> {
-        *far = (*far).max(pos);
+        far.far = far.far.max(pos);
         let Some(item) = self.items.get(i) else {
             let (level, text_at) = level_at(line, pos)?;
             return Some((n, pos, level, text_at));
@@ -272,6 +283,7 @@ impl Prefix {
                         Some(delim) => {
                             let mut from = start;
                             for _ in 0..MAX_TRIES {
+                                far.budget = far.budget.checked_sub(1)?;
                                 let at = from + line[from..].find(delim)?;
                                 caps[idx] = (*esc, start, at);
                                 if let Some(r) = self.match_from(i + 1, line, at, caps, n + 1, far)
