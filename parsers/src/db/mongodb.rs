@@ -498,7 +498,10 @@ impl Decoder for MongoDecoder {
                 "NUL byte in a log line",
             ));
         }
-        let text = String::from_utf8_lossy(record);
+        let text = match std::str::from_utf8(record) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(record),
+        };
         let body = text.trim_end_matches(['\n', '\r']);
         let line: Line<'_> = serde_json::from_str(body).map_err(|e| {
             let at = e.column().saturating_sub(1).min(body.len());

@@ -189,7 +189,11 @@ impl Decoder for PgDecoder {
                 "NUL byte in a log record",
             ));
         }
-        let text = String::from_utf8_lossy(record);
+        // Valid UTF-8 is the rule: check it in one pass, convert only when it is not.
+        let text = match std::str::from_utf8(record) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(record),
+        };
         self.decode_text(&text, meta).map_err(|mut e| {
             if let Cow::Owned(_) = text {
                 e.offset = raw_offset(record, e.offset);

@@ -284,7 +284,7 @@ impl Prefix {
                             let mut from = start;
                             for _ in 0..MAX_TRIES {
                                 far.budget = far.budget.checked_sub(1)?;
-                                let at = from + line[from..].find(delim)?;
+                                let at = from + find(&b[from..], delim.as_bytes())?;
                                 caps[idx] = (*esc, start, at);
                                 if let Some(r) = self.match_from(i + 1, line, at, caps, n + 1, far)
                                 {
@@ -328,6 +328,21 @@ impl Prefix {
             .iter()
             .any(|i| matches!(i, Item::Field { esc: b'p', .. }))
     }
+}
+
+/// First occurrence of a short `needle` (a prefix literal, `:  `): memchr on its first byte,
+/// cheaper than building a substring searcher per line.
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let mut at = 0;
+    while let Some(i) = memchr::memchr(first, &hay[at..]) {
+        let j = at + i;
+        if hay[j + 1..].starts_with(rest) {
+            return Some(j);
+        }
+        at = j + 1;
+    }
+    None
 }
 
 fn is_free_text(esc: u8) -> bool {
@@ -428,7 +443,7 @@ fn typed_end(esc: u8, b: &[u8], i: usize) -> Option<usize> {
 /// `LEVEL:  ` at `pos`: an upper-case word (English or translated) then `:` and two spaces.
 pub(crate) fn level_at(line: &str, pos: usize) -> Option<(&str, usize)> {
     let rest = &line[pos..];
-    let colon = rest.find(":  ")?;
+    let colon = find(rest.as_bytes(), b":  ")?;
     let word = &rest[..colon];
     let ok = !word.is_empty()
         && word.len() <= 24

@@ -3,10 +3,10 @@
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use memchr::{memchr, memmem};
+use memchr::{memchr, memrchr};
 
 use super::Entry;
-use super::prefix::{DEFAULT_PREFIXES, FOLLOW_UPS, LineHead, NoMatch, Prefix};
+use super::prefix::{DEFAULT_PREFIXES, FOLLOW_UPS, LineHead, NoMatch, Prefix, find};
 use crate::error::{ErrorKind, ParseError};
 
 /// The configured prefix, or the defaults tried in turn (the last one that matched first).
@@ -84,7 +84,7 @@ fn str_head(line: &[u8]) -> &str {
 /// Whether a line (not starting with a tab) may be a follow-up: its first `:  ` comes after
 /// a follow-up word. Cheap, so most lines need no prefix match while framing.
 fn maybe_follow_up(line: &[u8]) -> bool {
-    let Some(c) = memmem::find(line, b":  ") else {
+    let Some(c) = find(line, b":  ") else {
         return false;
     };
     let word_start = line[..c]
@@ -220,12 +220,15 @@ pub(crate) fn parse<'a>(p: &Prefixes, text: &'a str) -> Result<Entry<'a>, ParseE
     // it in a field of its own.
     let mut position = None;
     let mut head_text = &first[text_at..];
-    if let Some((m, pos)) = head_text.rsplit_once(" at character ")
-        && !pos.is_empty()
-        && pos.bytes().all(|b| b.is_ascii_digit())
+    if let Some(sp) = memrchr(b' ', head_text.as_bytes())
+        && sp + 1 < head_text.len()
+        && head_text.as_bytes()[sp + 1..]
+            .iter()
+            .all(u8::is_ascii_digit)
+        && let Some(m) = head_text[..sp].strip_suffix(" at character")
     {
+        position = Some(&head_text[sp + 1..]);
         head_text = m;
-        position = Some(pos);
     }
     let mut e = Entry {
         ts_us: f.ts_us,
