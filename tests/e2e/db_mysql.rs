@@ -473,7 +473,12 @@ fn lock_wait(db: &MariaDb) {
     let until = |what: &str, sql: &str| {
         let start = Instant::now();
         while db.value(sql) == "0" {
-            assert!(start.elapsed() < Duration::from_secs(60), "{what}");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{what}: not seen in 60 s; transactions: {:?}, sessions: {:?}",
+                db.value("SELECT GROUP_CONCAT(trx_state, ' ', IFNULL(trx_query, '')) FROM information_schema.innodb_trx"),
+                db.value("SELECT GROUP_CONCAT(IFNULL(state, ''), ' ', IFNULL(info, '')) FROM information_schema.processlist")
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     };
@@ -492,9 +497,10 @@ fn lock_wait(db: &MariaDb) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // B is in the process list, running its UPDATE, as long as it waits for A's lock.
     until(
         "session B waits for the lock",
-        "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'",
+        "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'UPDATE items SET note%'",
     );
     std::thread::sleep(Duration::from_millis(300));
     writeln!(a_in, "COMMIT;").unwrap();
