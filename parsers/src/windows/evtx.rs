@@ -490,6 +490,10 @@ impl Decoder for EvtxDecoder {
     }
 
     fn decode(&mut self, record: &[u8], meta: &RecordMeta) -> Result<(), ParseError> {
+        // The decode stage skips blank records before they get here (the trait's contract).
+        if record.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
         if record.starts_with(FILE_MAGIC) && record.len() <= FILE_HEADER_SIZE {
             return self.decode_header(record);
         }

@@ -139,9 +139,10 @@ impl<'a> Data<'a> {
     }
 }
 
-/// A GUID as Windows renders it, `{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}` in upper case:
-/// the crate renders lower case, Winlogbeat lower case, NXLog with or without braces.
-/// Anything that is not a GUID is kept as it is.
+/// A GUID in one spelling whatever the form's: `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}`,
+/// lower case in braces as the evtx crate and Winlogbeat write it (Windows' XML and NXLog
+/// write upper case, NXLog sometimes without braces). Anything that is not a GUID is kept
+/// as it is.
 pub fn guid(s: Cow<'_, str>) -> Cow<'_, str> {
     let t = s.trim();
     let inner = t
@@ -157,13 +158,13 @@ pub fn guid(s: Cow<'_, str>) -> Cow<'_, str> {
     if !is_guid {
         return s;
     }
-    let canonical = t.len() == 38 && !b.iter().any(u8::is_ascii_lowercase);
+    let canonical = t.len() == 38 && !b.iter().any(u8::is_ascii_uppercase);
     if canonical {
         return s;
     }
     let mut out = String::with_capacity(38);
     out.push('{');
-    out.push_str(&inner.to_ascii_uppercase());
+    out.push_str(&inner.to_ascii_lowercase());
     out.push('}');
     Cow::Owned(out)
 }
@@ -223,12 +224,25 @@ pub fn level_of_name(name: &str, audit: bool) -> Option<u32> {
 
 /// Parses a decimal or `0x` hexadecimal unsigned number (surrounding spaces allowed).
 pub fn parse_uint(s: &str) -> Option<u64> {
-    let t = s.trim();
-    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(h) if !h.is_empty() => u64::from_str_radix(h, 16).ok(),
-        _ if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => t.parse().ok(),
-        _ => None,
+    let t = s.trim().as_bytes();
+    let (digits, radix) = match t {
+        [b'0', b'x' | b'X', h @ ..] => (h, 16),
+        _ => (t, 10),
+    };
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
     }
+    let mut v: u64 = 0;
+    for &c in digits {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' if radix == 16 => c - b'a' + 10,
+            b'A'..=b'F' if radix == 16 => c - b'A' + 10,
+            _ => return None,
+        };
+        v = v.checked_mul(radix)?.checked_add(u64::from(d))?;
+    }
+    Some(v)
 }
 
 /// [`parse_uint`] narrowed to u32.
@@ -251,11 +265,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn guids_are_spelled_as_windows_does() {
-        let up = "{54849625-5478-4994-A5BA-3E3B0328C30D}";
-        assert_eq!(guid("{54849625-5478-4994-a5ba-3e3b0328c30d}".into()), up);
-        assert_eq!(guid("54849625-5478-4994-A5BA-3E3B0328C30D".into()), up);
-        assert!(matches!(guid(up.into()), Cow::Borrowed(_)));
+    fn guids_have_one_spelling() {
+        let low = "{54849625-5478-4994-a5ba-3e3b0328c30d}";
+        assert_eq!(guid("{54849625-5478-4994-A5BA-3E3B0328C30D}".into()), low);
+        assert_eq!(guid("54849625-5478-4994-A5BA-3E3B0328C30D".into()), low);
+        assert!(matches!(guid(low.into()), Cow::Borrowed(_)));
         assert_eq!(guid("not a guid".into()), "not a guid");
     }
 

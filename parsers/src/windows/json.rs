@@ -31,12 +31,13 @@ fn with_line_end(b: &[u8], mut end: usize, eof: bool) -> Option<usize> {
 /// An object whose string runs into a line end, or in which a line starts with `{` at the
 /// object's top level, is broken (truncated): it ends there, so the next object survives.
 pub(crate) fn frame(b: &[u8], eof: bool) -> Option<usize> {
-    let Some(i) = b.iter().position(|c| !c.is_ascii_whitespace()) else {
-        return match memchr(b'\n', b) {
-            Some(n) => Some(n + 1),
-            None if eof && !b.is_empty() => Some(b.len()),
-            None => None,
-        };
+    let first = b.iter().position(|c| !c.is_ascii_whitespace());
+    // Blank lines are records of their own, whatever follows them.
+    if let Some(n) = memchr(b'\n', &b[..first.unwrap_or(b.len())]) {
+        return Some(n + 1);
+    }
+    let Some(i) = first else {
+        return (eof && !b.is_empty()).then_some(b.len());
     };
     match b[i] {
         b'[' | b',' | b']' => with_line_end(b, i + 1, eof),

@@ -23,7 +23,7 @@
 //!
 //! Normalisation (the same event in two forms gives the same row, but for `format`,
 //! `source_offset`, `message` and what a form does not carry): `ts` is `TimeCreated` (UTC,
-//! µs; FILETIME 0 is no time); GUIDs are upper case in braces; EventData/UserData become a
+//! µs; FILETIME 0 is no time); GUIDs are lower case in braces; EventData/UserData become a
 //! map in which named values keep their name, positional `<Data>` are `param1`, `param2`,
 //! … (position among the section's elements, as Winlogbeat numbers them), nested UserData
 //! keys are dotted, and empty values are dropped (Winlogbeat drops them); `outcome` comes
@@ -57,6 +57,8 @@ use std::collections::BTreeMap;
 use arrow_array::RecordBatch;
 
 pub use evtx::EvtxDecoder;
+#[doc(hidden)]
+pub use xml::readers_agree;
 
 use crate::decoder::{Decoder, RecordMeta, SourceContext};
 use crate::error::{ErrorKind, ParseError};

@@ -93,11 +93,11 @@ fn wef_xml_event() {
     assert_eq!(s(&b, "host", 0).as_deref(), Some("dc1.corp.local"));
     assert_eq!(
         s(&b, "provider_guid", 0).as_deref(),
-        Some("{54849625-5478-4994-A5BA-3E3B0328C30D}")
+        Some("{54849625-5478-4994-a5ba-3e3b0328c30d}")
     );
     assert_eq!(
         s(&b, "activity_id", 0).as_deref(),
-        Some("{A1B2C3D4-0000-1111-2222-333344445555}")
+        Some("{a1b2c3d4-0000-1111-2222-333344445555}")
     );
     assert_eq!(s(&b, "user_sid", 0), None);
     assert_eq!(s(&b, "clock", 0).as_deref(), Some("time_created"));
@@ -239,7 +239,7 @@ fn nxlog_lines() {
     assert_eq!(u32c(&b, "task", 1), Some(14337));
     assert_eq!(
         s(&b, "provider_guid", 1).as_deref(),
-        Some("{54849625-5478-4994-A5BA-3E3B0328C30D}")
+        Some("{54849625-5478-4994-a5ba-3e3b0328c30d}")
     );
     // 12:03:46.974060+03:00 = 09:03:46.974060Z (2021-03-31)
     assert_eq!(ts(&b, 1), 1_617_181_426_974_060);

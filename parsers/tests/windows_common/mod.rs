@@ -373,7 +373,7 @@ pub fn reference_xml(path: &Path) -> BTreeMap<u64, String> {
 }
 
 /// GUIDs as the table spells them.
-pub fn upper_guid(g: &str) -> String {
+pub fn lower_guid(g: &str) -> String {
     let t = g.trim_matches(|c| c == '{' || c == '}');
-    format!("{{{}}}", t.to_ascii_uppercase())
+    format!("{{{}}}", t.to_ascii_lowercase())
 }
