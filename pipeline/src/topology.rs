@@ -167,6 +167,10 @@ impl Topology {
         let mut source_threads = Vec::new();
         for s in sources {
             let name = s.name.clone();
+            if let Some(run) = record_source(&s, &checkpoints, &bus, &metrics, &opts) {
+                source_threads.push((name, spawn("source", run)?));
+                continue;
+            }
             let src = FileSource::new(
                 s,
                 checkpoints.clone(),
@@ -217,6 +221,33 @@ impl Topology {
             None => Ok(summary),
         }
     }
+}
+
+/// What a source thread runs.
+type SourceRun = Box<dyn FnOnce() -> anyhow::Result<SourceReport> + Send>;
+
+/// Sources whose positions are not byte offsets of files: a followed .evtx glob (record
+/// ids). `None`: a plain file source.
+fn record_source(
+    s: &FileSourceOptions,
+    checkpoints: &Arc<Mutex<Checkpoints>>,
+    bus: &crate::bus::Bus,
+    metrics: &Arc<Metrics>,
+    opts: &RunOptions,
+) -> Option<SourceRun> {
+    use crate::source::{EvtxFollower, is_evtx_follow};
+    if is_evtx_follow(s) {
+        let src = EvtxFollower::new(
+            s.clone(),
+            checkpoints.clone(),
+            bus.clone(),
+            metrics.clone(),
+            opts.shutdown.clone(),
+            opts.progress.clone(),
+        );
+        return Some(Box::new(move || src.run()));
+    }
+    None
 }
 
 fn spawn<T: Send + 'static>(

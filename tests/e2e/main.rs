@@ -11,3 +11,4 @@ mod parse;
 mod run;
 mod validate;
 mod windows;
+mod windows_follow;
