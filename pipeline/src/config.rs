@@ -134,8 +134,14 @@ pub struct SourceConfig {
     /// Format name (`serversage formats` lists them).
     pub format: String,
     /// Glob patterns of files to follow; new matching files are picked up while running.
-    /// Relative patterns are relative to the configuration file.
+    /// Relative patterns are relative to the configuration file. Exactly one of `paths`
+    /// and `listen`.
+    #[serde(default)]
     pub paths: Vec<String>,
+    /// Address (`127.0.0.1:5140`) on which records arrive over TCP (one connection = one
+    /// stream of records) or HTTP (`POST`, body = records), instead of files.
+    #[serde(default)]
+    pub listen: Option<String>,
     /// Start of files without a checkpoint.
     #[serde(default)]
     pub read_from: ReadFrom,
@@ -276,8 +282,32 @@ impl Config {
                     format!("unknown format `{}`; known: {}", s.format, known.join(", ")),
                 );
             }
-            if s.paths.is_empty() {
-                err(k("paths"), "needs at least one path or glob".into());
+            match (&s.listen, s.paths.is_empty()) {
+                (None, true) => err(
+                    k("paths"),
+                    "needs at least one path or glob (or `listen` instead)".into(),
+                ),
+                (Some(_), false) => err(
+                    k("listen"),
+                    "a source has either `paths` or `listen`, not both".into(),
+                ),
+                (Some(l), true) => {
+                    if l.parse::<SocketAddr>().is_err() {
+                        err(
+                            k("listen"),
+                            format!("`{l}` is not an address like 127.0.0.1:5140"),
+                        );
+                    }
+                    if s.format == "evtx" {
+                        err(
+                            k("listen"),
+                            "`evtx` files are read from `paths`; forward windows-xml, \
+                             winlogbeat-json or nxlog-json to a listener"
+                                .into(),
+                        );
+                    }
+                }
+                (None, false) => {}
             }
             for (j, p) in s.paths.iter().enumerate() {
                 if let Err(e) = glob::Pattern::new(p) {
@@ -409,6 +439,44 @@ mod tests {
                 "missing {key} in:\n{joined}"
             );
         }
+    }
+
+    #[test]
+    fn a_source_has_paths_or_listen() {
+        let e = errors(
+            r#"
+            [[sources]]
+            name = "a"
+            format = "winlogbeat-json"
+            listen = "localhost:5140"
+            [[sources]]
+            name = "b"
+            format = "nxlog-json"
+            listen = "127.0.0.1:5140"
+            paths = ["x.json"]
+            [[sources]]
+            name = "c"
+            format = "evtx"
+            listen = "127.0.0.1:5141"
+            [[sources]]
+            name = "d"
+            format = "windows-xml"
+            [[sources]]
+            name = "e"
+            format = "windows-xml"
+            listen = "[::1]:5142"
+            "#,
+        );
+        let joined = e.join("\n");
+        for key in [
+            "sources[0].listen: `localhost:5140` is not an address",
+            "sources[1].listen: a source has either",
+            "sources[2].listen: `evtx` files are read from `paths`",
+            "sources[3].paths: needs at least one path",
+        ] {
+            assert!(joined.contains(key), "missing {key} in:\n{joined}");
+        }
+        assert!(!joined.contains("sources[4]"), "{joined}");
     }
 
     #[test]

@@ -226,8 +226,8 @@ impl Topology {
 /// What a source thread runs.
 type SourceRun = Box<dyn FnOnce() -> anyhow::Result<SourceReport> + Send>;
 
-/// Sources whose positions are not byte offsets of files: a followed .evtx glob (record
-/// ids). `None`: a plain file source.
+/// Sources whose positions are not byte offsets of files: a listener (`listen`) or a
+/// followed .evtx glob (record ids). `None`: a plain file source.
 fn record_source(
     s: &FileSourceOptions,
     checkpoints: &Arc<Mutex<Checkpoints>>,
@@ -235,7 +235,17 @@ fn record_source(
     metrics: &Arc<Metrics>,
     opts: &RunOptions,
 ) -> Option<SourceRun> {
-    use crate::source::{EvtxFollower, is_evtx_follow};
+    use crate::source::{EvtxFollower, ListenSource, is_evtx_follow};
+    if let Some(addr) = s.listen {
+        let src = ListenSource::new(
+            s.clone(),
+            addr,
+            bus.clone(),
+            metrics.clone(),
+            opts.shutdown.clone(),
+        );
+        return Some(Box::new(move || src.run()));
+    }
     if is_evtx_follow(s) {
         let src = EvtxFollower::new(
             s.clone(),

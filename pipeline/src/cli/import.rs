@@ -61,11 +61,13 @@ pub fn run(a: ImportArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|f| glob::Pattern::escape(&f.to_string_lossy()))
             .collect(),
+        listen: None,
         read_from: Default::default(),
         host: a.host.clone(),
         boot_time: a.boot_time.clone(),
         max_record_bytes: 1024 * 1024,
         partial_record_timeout: "2s".into(),
+        options: Default::default(),
     };
     cfg.sources = vec![source];
     let errs = cfg.validate();

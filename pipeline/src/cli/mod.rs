@@ -152,6 +152,11 @@ pub fn source_options(
         format: s.format.clone(),
         ctx: source_context(cfg, s)?,
         patterns: s.paths.clone(),
+        listen: s
+            .listen
+            .as_deref()
+            .map(|l| l.parse().with_context(|| format!("listen `{l}`")))
+            .transpose()?,
         read_from: s.read_from,
         follow,
         max_record: s.max_record_bytes,

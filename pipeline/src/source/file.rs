@@ -39,6 +39,8 @@ pub struct FileSourceOptions {
     pub ctx: SourceContext,
     /// Paths or glob patterns.
     pub patterns: Vec<String>,
+    /// Address of a TCP/HTTP listener instead of files (see `source::listen`).
+    pub listen: Option<std::net::SocketAddr>,
     /// Where files without a checkpoint start.
     pub read_from: ReadFrom,
     /// Keep following (run) or stop at the end of every file (import).
