@@ -13,3 +13,4 @@ mod run;
 mod validate;
 mod windows;
 mod windows_follow;
+mod windows_rules;
