@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serversage_parsers::EventKind;
 
 use crate::alert::template_placeholders;
-use crate::filter::Filter;
+use crate::filter::{Filter, ValueExpr};
 
 /// Most windows one event may belong to (`size / every` of a sliding window).
 pub const MAX_WINDOWS_PER_EVENT: i64 = 1_000;
@@ -84,10 +84,15 @@ pub struct AggregateConfig {
     /// Aggregate function.
     #[serde(rename = "fn")]
     pub func: AggFn,
-    /// Numeric column aggregated; required for all but `count`. With `count`, rows whose
-    /// value is null are not counted (SQL `COUNT(column)`).
+    /// Numeric column, or numeric SQL expression over the kind's columns
+    /// (`"heap_after_bytes / heap_capacity_bytes"`), aggregated; required for all but
+    /// `count` and `rate`. With `count`, rows whose value is null are not counted (SQL
+    /// `COUNT(column)`).
     #[serde(default)]
     pub column: Option<String>,
+    /// The quantile of `fn = "quantile"`, in [0, 1] (0.99 = the 99th percentile).
+    #[serde(default)]
+    pub quantile: Option<f64>,
 }
 
 /// Aggregate functions.
@@ -104,6 +109,12 @@ pub enum AggFn {
     Max,
     /// Mean of the non-null values.
     Avg,
+    /// The `quantile` of the non-null values, interpolated linearly between the two
+    /// nearest ranks (exact: every value of the window is kept until it closes).
+    Quantile,
+    /// Per second of window: the row count (no column) or the column's sum, divided by
+    /// the window size in seconds (a GC's pause seconds per second = GC overhead).
+    Rate,
 }
 
 impl AggFn {
@@ -115,12 +126,19 @@ impl AggFn {
             AggFn::Min => "min",
             AggFn::Max => "max",
             AggFn::Avg => "avg",
+            AggFn::Quantile => "quantile",
+            AggFn::Rate => "rate",
         }
     }
 
     /// Whether a group without rows in a window has value 0 (count, sum) rather than none.
     pub fn zero_when_empty(self) -> bool {
-        matches!(self, AggFn::Count | AggFn::Sum)
+        matches!(self, AggFn::Count | AggFn::Sum | AggFn::Rate)
+    }
+
+    /// Whether the function needs a value column.
+    pub fn needs_column(self) -> bool {
+        !matches!(self, AggFn::Count | AggFn::Rate)
     }
 }
 
@@ -130,10 +148,21 @@ impl AggFn {
 pub struct MetricConfig {
     /// Prometheus metric name, `[a-zA-Z_:][a-zA-Z0-9_:]*`, unique across rules.
     pub name: String,
-    /// `"counter"` (count/sum only, incremented as batches arrive) or `"gauge"` (set at
-    /// each window close).
+    /// `"counter"` (count/sum only, incremented as batches arrive), `"gauge"` (set at
+    /// each window close) or `"histogram"` (every selected row's aggregate column
+    /// observed as it arrives; the window and function are not used).
     #[serde(rename = "type")]
     pub kind: MetricKind,
+    /// Upper bounds of a histogram's buckets, increasing (`+Inf` is added); histograms
+    /// only. Default: 0.001 s to 60 s in 1-2.5-5 steps, for durations in seconds.
+    #[serde(default)]
+    pub buckets: Option<Vec<f64>>,
+    /// Cardinality cap of a gauge: at each window close only the `top` groups with the
+    /// largest values keep their own series; the others are summed into one series whose
+    /// labels are all `other` (count, sum, rate) or dropped (other functions), and series
+    /// that fall out of the top are removed.
+    #[serde(default)]
+    pub top: Option<usize>,
     /// Help text; a description of the rule when absent.
     #[serde(default)]
     pub help: Option<String>,
@@ -147,6 +176,8 @@ pub enum MetricKind {
     Counter,
     /// Value that goes up and down.
     Gauge,
+    /// Distribution of observed values in buckets.
+    Histogram,
 }
 
 impl MetricKind {
@@ -155,6 +186,7 @@ impl MetricKind {
         match self {
             MetricKind::Counter => "counter",
             MetricKind::Gauge => "gauge",
+            MetricKind::Histogram => "histogram",
         }
     }
 }
@@ -177,6 +209,11 @@ pub struct AlertConfig {
     /// `{severity}`, `{state}` and `{<group_by column>}`.
     #[serde(default)]
     pub summary: Option<String>,
+    /// Fire only for groups never seen before by this rule (a new slow query
+    /// fingerprint): a group is known from the first window it appears in, fires at most
+    /// once and resolves at the next window close. Known groups survive restarts.
+    #[serde(default)]
+    pub new_groups_only: bool,
 }
 
 /// Comparison operator of an alert condition.
@@ -327,7 +364,39 @@ pub(crate) struct Durations {
 }
 
 /// What a valid rule compiles to: its kind, filter and durations.
-pub(crate) type Compiled = (EventKind, Option<Filter>, Durations);
+/// A validated rule's compiled parts.
+pub(crate) struct Compiled {
+    pub kind: EventKind,
+    pub filter: Option<Filter>,
+    pub durations: Durations,
+    /// The aggregated value, when it is an expression rather than a column.
+    pub value_expr: Option<ValueExpr>,
+    /// Per `group_by` entry: the expression, when it is not a plain column.
+    pub group_exprs: Vec<Option<ValueExpr>>,
+}
+
+/// Splits a `group_by` entry `"<column or SQL expression> AS <label>"` into the
+/// expression and the label; an entry without `AS` is a column named as its label.
+pub(crate) fn split_alias(entry: &str) -> (&str, &str) {
+    let lower = entry.to_ascii_lowercase();
+    if let Some(at) = lower.rfind(" as ") {
+        let label = entry[at + 4..].trim();
+        if is_identifier(label) {
+            return (entry[..at].trim(), label);
+        }
+    }
+    (entry.trim(), entry.trim())
+}
+
+impl RuleConfig {
+    /// The label names of the rule's groups: each `group_by` entry's column or alias.
+    pub fn group_labels(&self) -> Vec<String> {
+        self.group_by
+            .iter()
+            .map(|g| split_alias(g).1.to_string())
+            .collect()
+    }
+}
 
 impl RuleConfig {
     /// Checks everything about the rule and returns every problem found (empty = valid).
@@ -375,48 +444,59 @@ impl RuleConfig {
             }
         }
 
-        // Group-by columns.
+        // Group-by columns and expressions.
         let mut seen = HashSet::new();
-        for (i, column) in self.group_by.iter().enumerate() {
-            if !seen.insert(column.as_str()) {
+        let mut group_exprs = Vec::with_capacity(self.group_by.len());
+        for (i, entry) in self.group_by.iter().enumerate() {
+            let (expr, label) = split_alias(entry);
+            group_exprs.push(None);
+            if !seen.insert(label) {
                 err(
                     format!("{p}.group_by[{i}]"),
-                    format!("column {column:?} listed twice"),
+                    format!("label {label:?} listed twice"),
                 );
                 continue;
             }
-            if let Some(schema) = &schema
-                && schema.field_with_name(column).is_err()
-            {
+            let (Some(schema), Some(kind)) = (&schema, kind) else {
+                continue;
+            };
+            if schema.field_with_name(expr).is_ok() {
+                continue;
+            }
+            if is_identifier(expr) {
                 err(
                     format!("{p}.group_by[{i}]"),
                     format!(
-                        "no column {column:?} in {} (columns: {})",
+                        "no column {expr:?} in {} (columns: {})",
                         self.kind,
                         column_list(schema)
                     ),
                 );
+            } else if expr == label {
+                err(
+                    format!("{p}.group_by[{i}]"),
+                    format!("an expression needs a label name: \"{expr} AS name\""),
+                );
+            } else {
+                match ValueExpr::compile_key(expr, kind) {
+                    Ok(e) => group_exprs[i] = Some(e),
+                    Err(e) => err(format!("{p}.group_by[{i}]"), e),
+                }
             }
         }
 
         // Aggregate.
-        match (&self.aggregate.column, self.aggregate.func) {
-            (None, AggFn::Count) => {}
-            (None, func) => err(
+        let func = self.aggregate.func;
+        let mut value_expr = None;
+        match &self.aggregate.column {
+            None if func.needs_column() => err(
                 format!("{p}.aggregate.column"),
                 format!("{} needs a numeric column", func.as_str()),
             ),
-            (Some(column), func) => {
-                if let Some(schema) = &schema {
+            None => {}
+            Some(column) => {
+                if let (Some(schema), Some(kind)) = (&schema, kind) {
                     match schema.field_with_name(column) {
-                        Err(_) => err(
-                            format!("{p}.aggregate.column"),
-                            format!(
-                                "no column {column:?} in {} (columns: {})",
-                                self.kind,
-                                column_list(schema)
-                            ),
-                        ),
                         Ok(field) if func != AggFn::Count && !is_numeric(field.data_type()) => err(
                             format!("{p}.aggregate.column"),
                             format!(
@@ -426,9 +506,39 @@ impl RuleConfig {
                             ),
                         ),
                         Ok(_) => {}
+                        Err(_) if is_identifier(column) => err(
+                            format!("{p}.aggregate.column"),
+                            format!(
+                                "no column {column:?} in {} (columns: {})",
+                                self.kind,
+                                column_list(schema)
+                            ),
+                        ),
+                        Err(_) => match ValueExpr::compile(column, kind) {
+                            Ok(e) => value_expr = Some(e),
+                            Err(e) => err(format!("{p}.aggregate.column"), e),
+                        },
                     }
                 }
             }
+        }
+        match (func, self.aggregate.quantile) {
+            (AggFn::Quantile, None) => err(
+                format!("{p}.aggregate.quantile"),
+                "quantile needs `quantile`, a number in [0, 1]".into(),
+            ),
+            (AggFn::Quantile, Some(q)) if !(0.0..=1.0).contains(&q) => err(
+                format!("{p}.aggregate.quantile"),
+                format!("{q} is not in [0, 1]"),
+            ),
+            (AggFn::Quantile, Some(_)) | (_, None) => {}
+            (_, Some(_)) => err(
+                format!("{p}.aggregate.quantile"),
+                format!(
+                    "only fn = \"quantile\" takes `quantile`, not {}",
+                    func.as_str()
+                ),
+            ),
         }
 
         // Window.
@@ -527,7 +637,9 @@ impl RuleConfig {
                     ),
                 );
             }
-            if m.kind == MetricKind::Counter && !self.aggregate.func.zero_when_empty() {
+            if m.kind == MetricKind::Counter
+                && !matches!(self.aggregate.func, AggFn::Count | AggFn::Sum)
+            {
                 err(
                     format!("{p}.metric.type"),
                     format!(
@@ -535,6 +647,45 @@ impl RuleConfig {
                         self.aggregate.func.as_str()
                     ),
                 );
+            }
+        }
+        if let Some(m) = &self.metric {
+            match (m.kind, &m.buckets) {
+                (MetricKind::Histogram, _) if self.aggregate.column.is_none() => err(
+                    format!("{p}.aggregate.column"),
+                    "a histogram observes a column's values; set `aggregate.column`".into(),
+                ),
+                (MetricKind::Histogram, Some(b)) => {
+                    if b.is_empty()
+                        || b.iter().any(|v| !v.is_finite())
+                        || b.windows(2).any(|w| w[0] >= w[1])
+                    {
+                        err(
+                            format!("{p}.metric.buckets"),
+                            "bucket bounds must be finite and strictly increasing".into(),
+                        );
+                    }
+                }
+                (_, Some(_)) if m.kind != MetricKind::Histogram => err(
+                    format!("{p}.metric.buckets"),
+                    "only histograms take `buckets`".into(),
+                ),
+                _ => {}
+            }
+            if m.kind == MetricKind::Histogram && self.alert.is_some() {
+                err(
+                    format!("{p}.alert"),
+                    "a histogram rule cannot alert; write a second rule with a gauge or an alert"
+                        .into(),
+                );
+            }
+            match m.top {
+                Some(0) => err(format!("{p}.metric.top"), "must be at least 1".into()),
+                Some(_) if m.kind != MetricKind::Gauge => err(
+                    format!("{p}.metric.top"),
+                    "only gauges take `top` (counters keep every series they ever had)".into(),
+                ),
+                _ => {}
             }
         }
         let mut hold = Some(0);
@@ -546,6 +697,21 @@ impl RuleConfig {
                 );
             }
             hold = optional_duration(&a.hold, 0, format!("{p}.alert.for"), &mut err);
+            if a.new_groups_only {
+                if self.group_by.is_empty() {
+                    err(
+                        format!("{p}.alert.new_groups_only"),
+                        "needs group_by columns (what makes a group new)".into(),
+                    );
+                }
+                if hold.is_some_and(|h| h > 0) {
+                    err(
+                        format!("{p}.alert.for"),
+                        "a new-group alert fires in the group's first window; `for` cannot apply"
+                            .into(),
+                    );
+                }
+            }
             if let Some(sev) = &a.severity
                 && sev.trim().is_empty()
             {
@@ -557,7 +723,7 @@ impl RuleConfig {
                     Ok(names) => {
                         for name in names {
                             if !crate::alert::BUILTIN_PLACEHOLDERS.contains(&name.as_str())
-                                && !self.group_by.contains(&name)
+                                && !self.group_labels().contains(&name)
                             {
                                 err(
                                     format!("{p}.alert.summary"),
@@ -577,17 +743,19 @@ impl RuleConfig {
             (Some(kind), Some(size), Some(slide), Some(lateness), Some(idle_flush), Some(hold))
                 if ok =>
             {
-                Some((
+                Some(Compiled {
                     kind,
                     filter,
-                    Durations {
+                    durations: Durations {
                         size,
                         slide,
                         lateness,
                         idle_flush,
                         hold,
                     },
-                ))
+                    value_expr,
+                    group_exprs,
+                })
             }
             _ => None,
         };

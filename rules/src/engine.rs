@@ -14,14 +14,19 @@ use serversage_parsers::EventKind;
 
 use crate::accumulator::Accumulator;
 use crate::alert::{Active, AlertRule};
-use crate::config::{AggFn, ConfigError, MetricKind, RuleConfig};
-use crate::filter::Filter;
+use crate::config::{AggFn, Compiled, ConfigError, MetricKind, RuleConfig, split_alias};
+use crate::filter::{Filter, ValueExpr};
 use crate::output::{MetricDesc, MetricOp, MetricUpdate, Outputs};
 use crate::window::WindowSpec;
 
 /// Most distinct groups one rule tracks. Rows of further groups are counted in one
 /// overflow group whose every label value is [`OVERFLOW_LABEL`].
 pub const MAX_GROUPS_PER_RULE: usize = 10_000;
+
+/// Default histogram buckets: seconds, from 1 ms to 1 min in 1-2.5-5 steps.
+pub const DEFAULT_BUCKETS: [f64; 15] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
 
 /// Label value of the overflow group.
 pub const OVERFLOW_LABEL: &str = "other";
@@ -37,12 +42,22 @@ impl RuleSet {
     /// Validates every rule (keys `rules[i]...`) plus cross-rule constraints (unique rule
     /// names and metric names) and compiles them. Returns every error found.
     pub fn new(rules: &[RuleConfig]) -> Result<RuleSet, Vec<ConfigError>> {
+        let keyed: Vec<(String, &RuleConfig)> = rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (format!("rules[{i}]"), r))
+            .collect();
+        RuleSet::with_keys(&keyed)
+    }
+
+    /// As [`RuleSet::new`], with each rule's configuration key given (rules of a built-in
+    /// pack are `packs.kernel.rules[2]`), so errors name where the rule came from.
+    pub fn with_keys(rules: &[(String, &RuleConfig)]) -> Result<RuleSet, Vec<ConfigError>> {
         let mut errors = Vec::new();
         let mut compiled = Vec::new();
         let mut names = HashSet::new();
         let mut metrics = HashSet::new();
-        for (i, config) in rules.iter().enumerate() {
-            let prefix = format!("rules[{i}]");
+        for (prefix, config) in rules {
             if !names.insert(config.name.as_str()) {
                 errors.push(ConfigError::new(
                     format!("{prefix}.name"),
@@ -57,10 +72,10 @@ impl RuleSet {
                     format!("metric {:?} is already produced by another rule", m.name),
                 ));
             }
-            let (errs, parts) = config.check(&prefix);
+            let (errs, parts) = config.check(prefix);
             errors.extend(errs);
-            if let Some((kind, filter, durations)) = parts {
-                compiled.push(Rule::new(config, kind, filter, durations));
+            if let Some(parts) = parts {
+                compiled.push(Rule::new(config, parts));
             }
         }
         if errors.is_empty() {
@@ -132,6 +147,28 @@ impl RuleSet {
         }
     }
 
+    /// The groups each `new_groups_only` rule has seen, by rule name, for saving across
+    /// restarts (the pipeline keeps them in its state directory).
+    pub fn known_groups(&self) -> BTreeMap<String, Vec<Vec<String>>> {
+        self.rules
+            .iter()
+            .filter(|r| r.new_groups_only)
+            .map(|r| (r.name.clone(), r.known_groups()))
+            .collect()
+    }
+
+    /// Restores groups saved by [`RuleSet::known_groups`]; rules that no longer exist
+    /// or whose group_by changed width are ignored.
+    pub fn restore_known_groups(&mut self, saved: &BTreeMap<String, Vec<Vec<String>>>) {
+        for rule in self.rules.iter_mut().filter(|r| r.new_groups_only) {
+            if let Some(groups) = saved.get(&rule.name) {
+                let width = rule.group_by.len();
+                rule.known
+                    .extend(groups.iter().filter(|g| g.len() == width).cloned());
+            }
+        }
+    }
+
     /// Closes every open window of every rule (end of an import, shutdown).
     pub fn flush(&mut self, _now_us: i64, out: &mut Outputs) {
         for rule in &mut self.rules {
@@ -188,10 +225,21 @@ struct Rule {
     kind: EventKind,
     filter: Option<Filter>,
     group_by: Vec<String>,
+    /// Column index per group entry (`usize::MAX` for an expression).
     group_cols: Vec<usize>,
+    /// Expression per group entry that is not a plain column.
+    group_exprs: Vec<Option<ValueExpr>>,
     ts_col: usize,
     agg_col: Option<usize>,
+    /// The aggregated value when it is an SQL expression rather than a column.
+    value_expr: Option<ValueExpr>,
     func: AggFn,
+    /// `q` of a quantile rule.
+    quantile: f64,
+    /// Cardinality cap of a gauge (`metric.top`).
+    top: Option<usize>,
+    /// Alert only for groups never seen before.
+    new_groups_only: bool,
     window: WindowSpec,
     lateness: i64,
     idle_flush: i64,
@@ -215,14 +263,22 @@ struct Rule {
     gauge_last: HashMap<u32, f64>,
     /// Pending or firing groups.
     active: HashMap<u32, Active>,
+    /// Groups seen in a closed window (`new_groups_only` alerts), by label values.
+    known: HashSet<Vec<String>>,
+    /// Series of a capped gauge currently exported.
+    shown: HashSet<u32>,
 }
 
 impl Rule {
     fn new(
         config: &RuleConfig,
-        kind: EventKind,
-        filter: Option<Filter>,
-        d: crate::config::Durations,
+        Compiled {
+            kind,
+            filter,
+            durations: d,
+            value_expr,
+            group_exprs,
+        }: Compiled,
     ) -> Rule {
         let schema = kind.schema();
         let index = |name: &str| schema.index_of(name).expect("validated column");
@@ -231,7 +287,14 @@ impl Rule {
                 name: m.name.clone(),
                 kind: m.kind,
                 help: m.help.clone().unwrap_or_else(|| default_help(config)),
-                label_names: config.group_by.clone(),
+                label_names: config.group_labels(),
+                buckets: match m.kind {
+                    MetricKind::Histogram => m
+                        .buckets
+                        .clone()
+                        .unwrap_or_else(|| DEFAULT_BUCKETS.to_vec()),
+                    _ => Vec::new(),
+                },
             },
         });
         let windowed = config.alert.is_some()
@@ -242,11 +305,27 @@ impl Rule {
             name: config.name.clone(),
             kind,
             filter,
-            group_by: config.group_by.clone(),
-            group_cols: config.group_by.iter().map(|c| index(c)).collect(),
+            group_by: config.group_labels(),
+            group_cols: config
+                .group_by
+                .iter()
+                .zip(&group_exprs)
+                .map(|(g, e)| match e {
+                    Some(_) => usize::MAX,
+                    None => index(split_alias(g).0),
+                })
+                .collect(),
+            group_exprs,
             ts_col: index("ts"),
-            agg_col: config.aggregate.column.as_deref().map(index),
+            agg_col: match value_expr {
+                Some(_) => None,
+                None => config.aggregate.column.as_deref().map(index),
+            },
+            value_expr,
             func: config.aggregate.func,
+            quantile: config.aggregate.quantile.unwrap_or(0.5),
+            top: config.metric.as_ref().and_then(|m| m.top),
+            new_groups_only: config.alert.as_ref().is_some_and(|a| a.new_groups_only),
             window: WindowSpec::new(d.size, d.slide),
             lateness: d.lateness,
             idle_flush: d.idle_flush,
@@ -261,6 +340,8 @@ impl Rule {
             last_arrival: None,
             gauge_last: HashMap::new(),
             active: HashMap::new(),
+            known: HashSet::new(),
+            shown: HashSet::new(),
         }
     }
 
@@ -268,6 +349,13 @@ impl Rule {
         self.metric
             .as_ref()
             .filter(|m| m.desc.kind == MetricKind::Counter)
+            .map(|m| m.desc.name.as_str())
+    }
+
+    fn histogram(&self) -> Option<&str> {
+        self.metric
+            .as_ref()
+            .filter(|m| m.desc.kind == MetricKind::Histogram)
             .map(|m| m.desc.name.as_str())
     }
 
@@ -301,9 +389,21 @@ impl Rule {
                 }
             },
         };
-        let values: Option<Float64Array> = match self.agg_col {
+        let column = match (&self.value_expr, self.agg_col) {
+            (Some(e), _) => match e.evaluate(batch) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    out.filter_errors.push((self.name.clone(), e));
+                    self.advance(batch_max, out);
+                    return;
+                }
+            },
+            (None, Some(c)) => Some(batch.column(c).clone()),
+            (None, None) => None,
+        };
+        let values: Option<Float64Array> = match column {
             None => None,
-            Some(c) => match cast(batch.column(c), &DataType::Float64) {
+            Some(c) => match cast(&c, &DataType::Float64) {
                 Ok(a) => Some(a.as_primitive().clone()),
                 Err(e) => {
                     out.filter_errors.push((self.name.clone(), e.to_string()));
@@ -312,19 +412,29 @@ impl Rule {
                 }
             },
         };
-        let key_cols: Vec<KeyCol<'_>> = match self
-            .group_cols
-            .iter()
-            .map(|&c| KeyCol::new(batch.column(c)))
-            .collect::<Result<_, _>>()
-        {
-            Ok(k) => k,
-            Err(e) => {
-                out.filter_errors.push((self.name.clone(), e));
-                self.advance(batch_max, out);
-                return;
+        let mut key_arrays: Vec<ArrayRef> = Vec::with_capacity(self.group_cols.len());
+        for (&c, e) in self.group_cols.iter().zip(&self.group_exprs) {
+            match e {
+                None => key_arrays.push(batch.column(c).clone()),
+                Some(e) => match e.evaluate(batch) {
+                    Ok(a) => key_arrays.push(a),
+                    Err(e) => {
+                        out.filter_errors.push((self.name.clone(), e));
+                        self.advance(batch_max, out);
+                        return;
+                    }
+                },
             }
-        };
+        }
+        let key_cols: Vec<KeyCol<'_>> =
+            match key_arrays.iter().map(KeyCol::new).collect::<Result<_, _>>() {
+                Ok(k) => k,
+                Err(e) => {
+                    out.filter_errors.push((self.name.clone(), e));
+                    self.advance(batch_max, out);
+                    return;
+                }
+            };
 
         let rows: Box<dyn Iterator<Item = usize>> = match &mask {
             Some(m) => Box::new(m.values().set_indices()),
@@ -332,7 +442,10 @@ impl Rule {
         };
         let counter = self.counter().is_some();
         let sum_counter = counter && self.func == AggFn::Sum;
+        let histogram = self.histogram().is_some();
+        let keep = self.func == AggFn::Quantile;
         let mut incs: HashMap<u32, f64> = HashMap::new();
+        let mut observed: HashMap<u32, Vec<f64>> = HashMap::new();
         let mut late = 0u64;
         let mut key = String::new();
         let mut scratch = String::new();
@@ -373,6 +486,9 @@ impl Rule {
                 };
                 *incs.entry(gid).or_insert(0.0) += inc;
             }
+            if histogram && let Some(v) = value {
+                observed.entry(gid).or_default().push(v);
+            }
             if !self.windowed {
                 continue;
             }
@@ -388,7 +504,7 @@ impl Rule {
                     Accumulator::default()
                 });
                 match value {
-                    Some(v) => acc.add_value(v),
+                    Some(v) => acc.add_value(v, keep),
                     None => acc.add_row(),
                 }
             }
@@ -405,6 +521,17 @@ impl Rule {
                     name: name.to_string(),
                     labels: self.labels(gid),
                     op: MetricOp::Inc(incs[&gid]),
+                });
+            }
+        }
+        if let Some(name) = self.histogram() {
+            let mut ids: Vec<u32> = observed.keys().copied().collect();
+            self.groups.sort(&mut ids);
+            for gid in ids {
+                out.metrics.push(MetricUpdate {
+                    name: name.to_string(),
+                    labels: self.labels(gid),
+                    op: MetricOp::Observe(observed.remove(&gid).unwrap_or_default()),
                 });
             }
         }
@@ -479,6 +606,7 @@ impl Rule {
     fn empty_window_matters(&self) -> bool {
         !self.active.is_empty()
             || (self.gauge().is_some() && self.gauge_last.values().any(|v| *v != 0.0))
+            || !self.shown.is_empty()
     }
 
     /// Start of the earliest window at whose close a pending alert would fire.
@@ -509,14 +637,17 @@ impl Rule {
         let end = self.window.end(start);
         let present_ids = self.open.remove(&start).unwrap_or_default();
         let mut present: HashMap<u32, Option<f64>> = HashMap::with_capacity(present_ids.len());
+        let window_seconds = self.window.size as f64 / 1e6;
         for gid in present_ids {
-            let acc = self.accs.remove(&(start, gid)).unwrap_or_default();
-            present.insert(gid, acc.value(self.func));
+            let mut acc = self.accs.remove(&(start, gid)).unwrap_or_default();
+            present.insert(gid, acc.value(self.func, self.quantile, window_seconds));
         }
         let zero_when_empty = self.func.zero_when_empty();
         let absent_value = zero_when_empty.then_some(0.0);
 
-        if let Some(name) = self.gauge().map(str::to_string) {
+        if let (Some(name), Some(top)) = (self.gauge().map(str::to_string), self.top) {
+            self.set_top_gauges(&name, top, &present, out);
+        } else if let Some(name) = self.gauge().map(str::to_string) {
             let mut ids: Vec<u32> = present.keys().copied().collect();
             if zero_when_empty {
                 ids.extend(
@@ -543,12 +674,31 @@ impl Rule {
 
         if let Some(alert) = self.alert.take() {
             let mut ids: Vec<u32> = present.keys().copied().collect();
+            // `new_groups_only`: a group is evaluated in the first window it appears in
+            // and is known from then on; a known group's condition is false, so a firing
+            // one resolves at the next close.
+            let mut new_ids = HashSet::new();
+            if self.new_groups_only {
+                for &gid in &ids {
+                    if self.known.insert(self.groups.labels[gid as usize].clone()) {
+                        new_ids.insert(gid);
+                    }
+                }
+            }
             ids.extend(self.active.keys().filter(|g| !present.contains_key(g)));
             self.groups.sort(&mut ids);
             for gid in ids {
                 let value = present.get(&gid).copied().unwrap_or(absent_value);
                 let prev = self.active.get(&gid).copied();
-                let step = alert.step(prev, alert.condition(value), start, end);
+                let cond = if self.new_groups_only && !new_ids.contains(&gid) {
+                    false
+                } else {
+                    alert.condition(value)
+                };
+                if self.new_groups_only && prev.is_none() && !cond {
+                    continue;
+                }
+                let step = alert.step(prev, cond, start, end);
                 match step.next {
                     Some(a) => self.active.insert(gid, a),
                     None => self.active.remove(&gid),
@@ -561,6 +711,74 @@ impl Rule {
             }
             self.alert = Some(alert);
         }
+    }
+
+    /// Sets a capped gauge: the `top` largest groups keep their series, the rest are
+    /// summed into the `other` series (additive functions only), and series that left
+    /// the top are removed. Ties are broken by label order, so the result is
+    /// deterministic.
+    fn set_top_gauges(
+        &mut self,
+        name: &str,
+        top: usize,
+        present: &HashMap<u32, Option<f64>>,
+        out: &mut Outputs,
+    ) {
+        let mut ranked: Vec<(u32, f64)> = present
+            .iter()
+            .filter_map(|(g, v)| v.map(|v| (*g, v)))
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.1.total_cmp(&a.1).then_with(|| {
+                self.groups.labels[a.0 as usize].cmp(&self.groups.labels[b.0 as usize])
+            })
+        });
+        let rest = ranked.split_off(ranked.len().min(top));
+        let mut shown: Vec<u32> = ranked.iter().map(|(g, _)| *g).collect();
+        self.groups.sort(&mut shown);
+        let mut gone: Vec<u32> = self
+            .shown
+            .iter()
+            .filter(|g| !shown.contains(g))
+            .copied()
+            .collect();
+        self.groups.sort(&mut gone);
+        for gid in gone {
+            out.metrics.push(MetricUpdate {
+                name: name.to_string(),
+                labels: self.labels(gid),
+                op: MetricOp::Remove,
+            });
+        }
+        for &gid in &shown {
+            out.metrics.push(MetricUpdate {
+                name: name.to_string(),
+                labels: self.labels(gid),
+                op: MetricOp::Set(present[&gid].unwrap_or(0.0)),
+            });
+        }
+        if self.func.zero_when_empty() && !self.group_by.is_empty() {
+            // The `other` series is always exported (0 when every group fits), so a
+            // dashboard summing the family sees the whole total.
+            let other: f64 = rest.iter().map(|(_, v)| v).sum();
+            out.metrics.push(MetricUpdate {
+                name: name.to_string(),
+                labels: self
+                    .group_by
+                    .iter()
+                    .map(|c| (c.clone(), OVERFLOW_LABEL.to_string()))
+                    .collect(),
+                op: MetricOp::Set(other),
+            });
+        }
+        self.shown = shown.into_iter().collect();
+    }
+
+    /// Label values of the groups a `new_groups_only` rule has seen.
+    fn known_groups(&self) -> Vec<Vec<String>> {
+        let mut v: Vec<Vec<String>> = self.known.iter().cloned().collect();
+        v.sort();
+        v
     }
 }
 

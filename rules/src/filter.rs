@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{Array, BooleanArray};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray};
 use datafusion::arrow::compute::prep_null_mask_filter;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -40,46 +40,15 @@ impl Filter {
         if sql.trim().is_empty() {
             return Err("empty filter".into());
         }
-        let schema = kind.schema();
-        let df_schema =
-            DFSchema::try_from(schema.as_ref().clone()).map_err(|e| clean(e.to_string()))?;
-        let expr = SESSION
-            .parse_sql_expr(sql, &df_schema)
-            .map_err(|e| clean(e.to_string()))?;
-        let clock_or_random = expr
-            .exists(|e| {
-                Ok(matches!(e, Expr::ScalarFunction(f)
-                    if f.func.signature().volatility != Volatility::Immutable))
-            })
-            .unwrap_or(true);
-        if clock_or_random {
-            return Err(
-                "filter uses a volatile function (such as now() or random()); rules must be deterministic"
-                    .into(),
-            );
-        }
-        let logical_type = expr
-            .get_type(&df_schema)
-            .map_err(|e| clean(e.to_string()))?;
-        if logical_type != DataType::Boolean {
+        let (expr, data_type) = compile_expr(sql, kind, "filter")?;
+        if data_type != DataType::Boolean {
             return Err(format!(
-                "filter must be a boolean expression, but {sql:?} is {logical_type}"
-            ));
-        }
-        let physical = SESSION
-            .create_physical_expr(expr, &df_schema)
-            .map_err(|e| clean(e.to_string()))?;
-        let physical_type = physical
-            .data_type(schema.as_ref())
-            .map_err(|e| clean(e.to_string()))?;
-        if physical_type != DataType::Boolean {
-            return Err(format!(
-                "filter must be a boolean expression, but {sql:?} is {physical_type}"
+                "filter must be a boolean expression, but {sql:?} is {data_type}"
             ));
         }
         Ok(Filter {
             sql: sql.to_string(),
-            expr: physical,
+            expr,
         })
     }
 
@@ -108,6 +77,100 @@ impl Filter {
             mask.clone()
         })
     }
+}
+
+/// A compiled numeric SQL expression of one event kind (`heap_after_bytes /
+/// heap_capacity_bytes`), evaluated on whole batches like a [`Filter`].
+#[derive(Clone)]
+pub struct ValueExpr {
+    sql: String,
+    expr: Arc<dyn PhysicalExpr>,
+}
+
+impl fmt::Debug for ValueExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValueExpr").field("sql", &self.sql).finish()
+    }
+}
+
+impl ValueExpr {
+    /// Parses `sql` against `kind`'s schema; the result must be numeric. Same determinism
+    /// rules as [`Filter::compile`].
+    pub fn compile(sql: &str, kind: EventKind) -> Result<ValueExpr, String> {
+        if sql.trim().is_empty() {
+            return Err("empty expression".into());
+        }
+        let (expr, data_type) = compile_expr(sql, kind, "expression")?;
+        if !data_type.is_numeric() {
+            return Err(format!(
+                "expression must be numeric, but {sql:?} is {data_type}"
+            ));
+        }
+        Ok(ValueExpr {
+            sql: sql.to_string(),
+            expr,
+        })
+    }
+
+    /// Parses `sql` as a group key: any type (rendered as text in labels).
+    pub fn compile_key(sql: &str, kind: EventKind) -> Result<ValueExpr, String> {
+        let (expr, _) = compile_expr(sql, kind, "group expression")?;
+        Ok(ValueExpr {
+            sql: sql.to_string(),
+            expr,
+        })
+    }
+
+    /// The expression's SQL text.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// Evaluates the expression over `batch`: one value per row (nulls where SQL gives
+    /// null, such as a division by a null column).
+    pub fn evaluate(&self, batch: &RecordBatch) -> Result<ArrayRef, String> {
+        self.expr
+            .evaluate(batch)
+            .and_then(|v| v.into_array(batch.num_rows()))
+            .map_err(|e| clean(e.to_string()))
+    }
+}
+
+/// Parses and type-checks one SQL expression over `kind`'s schema, refusing volatile
+/// functions; returns the physical expression and its type.
+fn compile_expr(
+    sql: &str,
+    kind: EventKind,
+    what: &str,
+) -> Result<(Arc<dyn PhysicalExpr>, DataType), String> {
+    let schema = kind.schema();
+    let df_schema =
+        DFSchema::try_from(schema.as_ref().clone()).map_err(|e| clean(e.to_string()))?;
+    let expr = SESSION
+        .parse_sql_expr(sql, &df_schema)
+        .map_err(|e| clean(e.to_string()))?;
+    let clock_or_random = expr
+        .exists(|e| {
+            Ok(matches!(e, Expr::ScalarFunction(f)
+                if f.func.signature().volatility != Volatility::Immutable))
+        })
+        .unwrap_or(true);
+    if clock_or_random {
+        return Err(format!(
+            "{what} uses a volatile function (such as now() or random()); rules must be deterministic"
+        ));
+    }
+    // The logical type is checked first: it gives the clearer message for a mistyped
+    // expression; the physical type is what evaluation will really produce.
+    expr.get_type(&df_schema)
+        .map_err(|e| clean(e.to_string()))?;
+    let physical = SESSION
+        .create_physical_expr(expr, &df_schema)
+        .map_err(|e| clean(e.to_string()))?;
+    let data_type = physical
+        .data_type(schema.as_ref())
+        .map_err(|e| clean(e.to_string()))?;
+    Ok((physical, data_type))
 }
 
 /// DataFusion errors carry multi-line backtrace hints; keep the first line.

@@ -61,15 +61,18 @@
 //! false. Volatile functions (`now()`, `random()`) are rejected. If evaluation fails the
 //! rule skips that batch's rows and reports `(rule, error)` in [`Outputs::filter_errors`].
 //!
-//! **Groups.** The `group_by` column values of each selected row, rendered as strings
+//! **Groups.** The `group_by` values of each selected row: a column, or a SQL expression
+//! with a label name (`"event_data['TargetUserName'] AS account"`), rendered as strings
 //! (Utf8 as is, other types with Arrow's display, null as `""`). A rule tracks at most
 //! [`MAX_GROUPS_PER_RULE`] groups; rows of any further group go to one overflow group
 //! whose every label is [`OVERFLOW_LABEL`] (`"other"`). Groups are never forgotten, so that
 //! bound is also the rule's memory bound for groups.
 //!
 //! **Values.** `count` counts rows (with a `column`, rows whose value is non-null); `sum`,
-//! `min`, `max`, `avg` use the column cast to f64. Rows whose value is null or NaN are
-//! skipped entirely (they create no group).
+//! `min`, `max`, `avg` use the column (or numeric SQL expression) cast to f64; `quantile`
+//! interpolates linearly between ranks over the window's values; `rate` is the count, or
+//! the column's sum, per second of window. Rows whose value is null or NaN are skipped
+//! entirely (they create no group).
 //!
 //! **Windows.** On event time (`ts`). Tumbling: `[k*size, (k+1)*size)`; sliding: windows
 //! of `size` starting at every multiple of `every`, so each event is in `size / every`
@@ -91,7 +94,11 @@
 //! are not added (a counter never decreases). Gauge: each window close emits `Set(value)`
 //! for every group in the window, in label order; for count/sum gauges, a group seen
 //! before but absent from the closed window gets `Set(0)` once (not repeated while it
-//! stays at 0); for min/max/avg absent groups get nothing.
+//! stays at 0); for min/max/avg absent groups get nothing. A gauge with `top = N` sets
+//! only the N largest groups of the window, removes the series of groups that left the
+//! top ([`MetricOp::Remove`]) and, for count/sum/rate, sets one `other` series to the sum
+//! of the rest. Histogram: each batch emits one `Observe` per group with every selected
+//! value, in label order.
 //!
 //! **Alerts.** Evaluated at each window close for every group in the window and every
 //! group with a pending or firing alert (absent: count/sum = 0, min/max/avg = condition
@@ -102,7 +109,12 @@
 //! pending → inactive (silent). Only transitions are emitted; a firing group stays
 //! silent. Event labels: the group's labels (a column named `alertname` or `severity`
 //! becomes `exported_<name>`), then `alertname` = rule and `severity`. The event time of
-//! a transition (`ts_us`) is the window end.
+//! a transition (`ts_us`) is the window end. With `new_groups_only`, a group is evaluated
+//! only in the first window it appears in (later it is known, its condition false), so
+//! it fires once and resolves at the next close; [`RuleSet::known_groups`] saves the
+//! known groups across restarts.
+//!
+//! **Packs.** [`packs`] holds the built-in rule packs, ordinary rules with parameters.
 //!
 //! **Order.** Rules run in configuration order; within a rule, counters first, then the
 //! closed windows in start order, groups sorted by label values. No output depends on a
@@ -114,6 +126,7 @@ pub mod config;
 mod engine;
 pub mod filter;
 mod output;
+pub mod packs;
 pub mod window;
 
 pub use accumulator::Accumulator;
@@ -121,8 +134,8 @@ pub use config::{
     AggFn, AggregateConfig, AlertConfig, CmpOp, ConfigError, MetricConfig, MetricKind, RuleConfig,
     WindowConfig, WindowKind, parse_duration,
 };
-pub use engine::{MAX_GROUPS_PER_RULE, OVERFLOW_LABEL, RuleSet};
-pub use filter::Filter;
+pub use engine::{DEFAULT_BUCKETS, MAX_GROUPS_PER_RULE, OVERFLOW_LABEL, RuleSet};
+pub use filter::{Filter, ValueExpr};
 pub use output::{
     AlertEvent, AlertState, MetricDesc, MetricOp, MetricUpdate, Outputs, alerts_batch,
 };

@@ -11,12 +11,14 @@ use datafusion::arrow::record_batch::RecordBatch;
 use crate::config::MetricKind;
 
 /// A metric family a rule feeds, so a registry can create it before any update arrives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MetricDesc {
     /// Prometheus metric name.
     pub name: String,
-    /// Counter or gauge.
+    /// Counter, gauge or histogram.
     pub kind: MetricKind,
+    /// Histogram bucket upper bounds (without `+Inf`); empty for other kinds.
+    pub buckets: Vec<f64>,
     /// Help text.
     pub help: String,
     /// Label names, in the rule's `group_by` order.
@@ -68,12 +70,16 @@ pub struct MetricUpdate {
 }
 
 /// How a series changes.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum MetricOp {
     /// Add to a counter.
     Inc(f64),
     /// Set a gauge.
     Set(f64),
+    /// Observe values in a histogram (one update per group and batch).
+    Observe(Vec<f64>),
+    /// Remove the series (a capped gauge's group that left the top).
+    Remove,
 }
 
 /// Alert states, as in Prometheus.

@@ -54,7 +54,7 @@ fn unknown_fields_and_values_are_rejected_by_serde() {
         VALID.replace("group_by", "groupby"),
         VALID.replace(r#"fn = "count""#, r#"fn = "median""#),
         VALID.replace(r#"op = ">=""#, r#"op = "=>""#),
-        VALID.replace(r#"type = "gauge""#, r#"type = "histogram""#),
+        VALID.replace(r#"type = "gauge""#, r#"type = "summary""#),
         VALID.replace(r#"type = "sliding""#, r#"type = "session""#),
         VALID.replace("idle_flush", "idle"),
     ] {

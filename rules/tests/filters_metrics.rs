@@ -181,7 +181,7 @@ fn avg_and_min_gauges_skip_absent_groups() {
     assert_eq!(
         out.metrics
             .iter()
-            .map(|m| (m.name.as_str(), m.labels.clone(), m.op))
+            .map(|m| (m.name.as_str(), m.labels.clone(), m.op.clone()))
             .collect::<Vec<_>>(),
         vec![
             (

@@ -80,7 +80,7 @@ pub fn metrics(updates: &[MetricUpdate]) -> Vec<(String, MetricOp)> {
         .iter()
         .map(|u| {
             let labels: Vec<String> = u.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            (labels.join(","), u.op)
+            (labels.join(","), u.op.clone())
         })
         .collect()
 }
