@@ -4,6 +4,7 @@
 //! [`ConfigError`] naming the key (`sources[1].format`) and the reason, all at once.
 //! docs/configuration.md documents every key; keep it in step with the structs here.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -38,6 +39,21 @@ pub struct Config {
     /// Windowed rules deriving metrics and alerts.
     #[serde(default)]
     pub rules: Vec<RuleConfig>,
+    /// Built-in rule packs by name (`[packs.gc] long_pause_seconds = 0.5`): each is on
+    /// when a source produces its kind, unless `enabled = false`.
+    #[serde(default)]
+    pub packs: BTreeMap<String, PackSettings>,
+}
+
+/// `[packs.<name>]`: whether a built-in pack runs, and its parameters.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct PackSettings {
+    /// `true`: always; `false`: never; absent: when a source produces the pack's kind.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Parameter overrides, by the pack's parameter names.
+    #[serde(flatten)]
+    pub params: BTreeMap<String, toml::Value>,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -332,22 +348,85 @@ impl Config {
             if let Err(e) = parse_duration(&s.partial_record_timeout) {
                 err(k("partial_record_timeout"), e);
             }
-            for (key, reason) in serversage_parsers::decoder::check_options(&s.format, &s.options)
-            {
+            for (key, reason) in serversage_parsers::decoder::check_options(&s.format, &s.options) {
                 err(k(&format!("options.{key}")), reason);
             }
         }
-        let mut rule_names = std::collections::HashSet::new();
-        for (i, r) in self.rules.iter().enumerate() {
-            if !rule_names.insert(r.name.as_str()) {
-                errs.push(ConfigError {
-                    key: format!("rules[{i}].name"),
-                    reason: format!("`{}` is used by another rule", r.name),
-                });
+        match self.all_rules() {
+            Err(e) => errs.extend(e),
+            Ok(rules) => {
+                let keyed: Vec<(String, &RuleConfig)> =
+                    rules.iter().map(|(k, r)| (k.clone(), r)).collect();
+                if let Err(e) = serversage_rules::RuleSet::with_keys(&keyed) {
+                    errs.extend(e);
+                }
             }
-            errs.extend(r.validate(&format!("rules[{i}]")));
         }
         errs
+    }
+
+    /// Names of the built-in packs that run with this configuration.
+    pub fn enabled_packs(&self) -> Vec<&'static str> {
+        let kinds: Vec<_> = self
+            .sources
+            .iter()
+            .filter_map(|s| serversage_parsers::decoder::kind_of(&s.format))
+            .collect();
+        serversage_rules::packs::PACKS
+            .iter()
+            .filter(|p| match self.packs.get(p.name).and_then(|s| s.enabled) {
+                Some(on) => on,
+                None => kinds.contains(&p.kind),
+            })
+            .map(|p| p.name)
+            .collect()
+    }
+
+    /// Every rule that runs, keyed by where it is configured: the enabled packs' rules
+    /// first (`packs.gc.rules[3]`), then the file's (`rules[0]`). Errors name unknown
+    /// packs and bad pack parameters.
+    pub fn all_rules(&self) -> Result<Vec<(String, RuleConfig)>, Vec<ConfigError>> {
+        let mut errs = Vec::new();
+        for name in self.packs.keys() {
+            if serversage_rules::packs::find(name).is_none() {
+                let known: Vec<&str> = serversage_rules::packs::PACKS
+                    .iter()
+                    .map(|p| p.name)
+                    .collect();
+                errs.push(ConfigError {
+                    key: format!("packs.{name}"),
+                    reason: format!("no built-in pack `{name}` (packs: {})", known.join(", ")),
+                });
+            }
+        }
+        let mut rules = Vec::new();
+        for name in self.enabled_packs() {
+            let pack = serversage_rules::packs::find(name).expect("listed pack");
+            let params = self
+                .packs
+                .get(name)
+                .map(|s| s.params.clone())
+                .unwrap_or_default();
+            match pack.rules(&params, &format!("packs.{name}")) {
+                Ok(r) => rules.extend(
+                    r.into_iter()
+                        .enumerate()
+                        .map(|(i, r)| (format!("packs.{name}.rules[{i}]"), r)),
+                ),
+                Err(e) => errs.extend(e),
+            }
+        }
+        rules.extend(
+            self.rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (format!("rules[{i}]"), r.clone())),
+        );
+        if errs.is_empty() {
+            Ok(rules)
+        } else {
+            Err(errs)
+        }
     }
 
     /// The host name for events of `source` (its own, the top-level one, or this machine's).

@@ -22,5 +22,6 @@ pub mod cli;
 pub mod config;
 pub mod decode;
 pub mod host;
+pub mod rule_state;
 pub mod source;
 pub mod topology;

@@ -60,25 +60,21 @@ impl Topology {
         sources: Vec<FileSourceOptions>,
         with_rules: bool,
     ) -> anyhow::Result<Topology> {
-        let rules = if with_rules {
-            cfg.rules.as_slice()
+        let keyed = if with_rules {
+            cfg.all_rules().map_err(|errs| config_errors(&errs))?
         } else {
-            &[]
+            Vec::new()
         };
-        let mut rule_kinds: Vec<EventKind> = rules
+        let mut rule_kinds: Vec<EventKind> = keyed
             .iter()
-            .filter_map(|r| EventKind::from_name(&r.kind))
+            .filter_map(|(_, r)| EventKind::from_name(&r.kind))
             .collect();
         rule_kinds.sort();
         rule_kinds.dedup();
-        let rules = RuleSet::new(rules).map_err(|errs| {
-            anyhow::anyhow!(
-                errs.iter()
-                    .map(|e| format!("{}: {}", e.key, e.reason))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )
-        })?;
+        let refs: Vec<(String, &serversage_rules::RuleConfig)> =
+            keyed.iter().map(|(k, r)| (k.clone(), r)).collect();
+        let mut rules = RuleSet::with_keys(&refs).map_err(|errs| config_errors(&errs))?;
+        rules.restore_known_groups(&crate::rule_state::load(&cfg.data_dir));
         let metrics = Arc::new(Metrics::new(&rules.metric_descriptors()));
         Ok(Topology {
             cfg,
@@ -154,8 +150,9 @@ impl Topology {
                     format!("opening the alerts log {}", cfg.alerts_log().display())
                 })?;
                 let (metrics, host) = (metrics.clone(), crate::host::hostname());
+                let data_dir = cfg.data_dir.clone();
                 Some(spawn("rules", move || {
-                    rules_loop(rules, rx, store_side, notifier, &metrics, &host)
+                    rules_loop(rules, rx, store_side, notifier, &metrics, &host, &data_dir)
                 })?)
             }
             None => {
@@ -221,6 +218,15 @@ impl Topology {
             None => Ok(summary),
         }
     }
+}
+
+fn config_errors(errs: &[serversage_rules::ConfigError]) -> anyhow::Error {
+    anyhow::anyhow!(
+        errs.iter()
+            .map(|e| format!("{}: {}", e.key, e.reason))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
 }
 
 /// What a source thread runs.
@@ -341,8 +347,10 @@ fn rules_loop(
     mut notifier: LogNotifier,
     metrics: &Metrics,
     host: &str,
+    data_dir: &std::path::Path,
 ) -> anyhow::Result<()> {
     let mut out = Outputs::default();
+    let mut state = crate::rule_state::Saver::new(data_dir, &rules);
     loop {
         let done = match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(batch) => {
@@ -408,6 +416,7 @@ fn rules_loop(
                 anyhow::bail!("the store stopped before the rules' last alerts were written");
             }
         }
+        state.maybe_save(&rules, done);
         if done {
             return Ok(());
         }

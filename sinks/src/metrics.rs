@@ -6,11 +6,13 @@
 //! Names follow `serversage_<area>_<name>_<unit>_total`; docs/metrics.md lists them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serversage_rules::{MetricDesc, MetricKind, MetricOp, MetricUpdate};
@@ -59,6 +61,17 @@ pub struct PipelineMetrics {
 enum RuleFamily {
     Counter(Family<DynLabels, Counter<f64, AtomicU64>>),
     Gauge(Family<DynLabels, Gauge<f64, AtomicU64>>),
+    Histogram(Family<DynLabels, Histogram, Buckets>),
+}
+
+/// Creates a rule histogram's series with the rule's bucket bounds.
+#[derive(Clone)]
+struct Buckets(Arc<[f64]>);
+
+impl MetricConstructor<Histogram> for Buckets {
+    fn new_metric(&self) -> Histogram {
+        Histogram::new(self.0.iter().copied())
+    }
 }
 
 /// Every metric ServerSage exposes, and the registry that encodes them.
@@ -163,6 +176,11 @@ impl Metrics {
                     registry.register(name, d.help.clone(), f.clone());
                     RuleFamily::Gauge(f)
                 }
+                MetricKind::Histogram => {
+                    let f = Family::new_with_constructor(Buckets(d.buckets.clone().into()));
+                    registry.register(name, d.help.clone(), f.clone());
+                    RuleFamily::Histogram(f)
+                }
             };
             rules.insert(d.name.clone(), (family, AtomicU64::new(0)));
         }
@@ -180,9 +198,21 @@ impl Metrics {
             return;
         };
         let mut labels: DynLabels = update.labels.clone();
+        if matches!(update.op, MetricOp::Remove) {
+            let removed = match family {
+                RuleFamily::Counter(f) => f.remove(&labels),
+                RuleFamily::Gauge(f) => f.remove(&labels),
+                RuleFamily::Histogram(f) => f.remove(&labels),
+            };
+            if removed {
+                series.fetch_sub(1, Ordering::Relaxed);
+            }
+            return;
+        }
         let known = match family {
             RuleFamily::Counter(f) => f.get(&labels).is_some(),
             RuleFamily::Gauge(f) => f.get(&labels).is_some(),
+            RuleFamily::Histogram(f) => f.get(&labels).is_some(),
         };
         if !known {
             if series.load(Ordering::Relaxed) as usize >= MAX_SERIES_PER_FAMILY {
@@ -193,17 +223,24 @@ impl Metrics {
                 series.fetch_add(1, Ordering::Relaxed);
             }
         }
-        match (family, update.op) {
+        match (family, &update.op) {
             (RuleFamily::Counter(f), MetricOp::Inc(v)) => {
-                f.get_or_create(&labels).inc_by(v);
+                f.get_or_create(&labels).inc_by(*v);
             }
             (RuleFamily::Gauge(f), MetricOp::Set(v)) => {
-                f.get_or_create(&labels).set(v);
+                f.get_or_create(&labels).set(*v);
             }
             (RuleFamily::Gauge(f), MetricOp::Inc(v)) => {
-                f.get_or_create(&labels).inc_by(v);
+                f.get_or_create(&labels).inc_by(*v);
             }
-            (RuleFamily::Counter(_), MetricOp::Set(_)) => {}
+            (RuleFamily::Histogram(f), MetricOp::Observe(values)) => {
+                let h = f.get_or_create(&labels);
+                for v in values {
+                    h.observe(*v);
+                }
+            }
+            // An op that does not fit the family's type (never produced by the rules).
+            _ => {}
         }
     }
 
@@ -232,12 +269,14 @@ mod tests {
                 kind: MetricKind::Counter,
                 help: "Kernel events".into(),
                 label_names: vec!["class".into()],
+                buckets: Vec::new(),
             },
             MetricDesc {
                 name: "kernel_events_per_minute".into(),
                 kind: MetricKind::Gauge,
                 help: "Per minute".into(),
                 label_names: vec!["class".into()],
+                buckets: Vec::new(),
             },
         ]);
         m.apply(&MetricUpdate {
@@ -268,5 +307,52 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn histograms_and_removed_series() {
+        let m = Metrics::new(&[
+            MetricDesc {
+                name: "gc_pause_seconds".into(),
+                kind: MetricKind::Histogram,
+                help: "Pauses".into(),
+                label_names: vec!["jvm".into()],
+                buckets: vec![0.01, 0.1],
+            },
+            MetricDesc {
+                name: "top".into(),
+                kind: MetricKind::Gauge,
+                help: "Top".into(),
+                label_names: vec!["id".into()],
+                buckets: Vec::new(),
+            },
+        ]);
+        m.apply(&MetricUpdate {
+            name: "gc_pause_seconds".into(),
+            labels: vec![("jvm".into(), "app".into())],
+            op: MetricOp::Observe(vec![0.005, 0.05, 0.05, 3.0]),
+        });
+        for (id, op) in [
+            ("a", MetricOp::Set(1.0)),
+            ("b", MetricOp::Set(2.0)),
+            ("a", MetricOp::Remove),
+        ] {
+            m.apply(&MetricUpdate {
+                name: "top".into(),
+                labels: vec![("id".into(), id.into())],
+                op,
+            });
+        }
+        let text = m.encode();
+        for line in [
+            "gc_pause_seconds_bucket{le=\"0.01\",jvm=\"app\"} 1",
+            "gc_pause_seconds_bucket{le=\"0.1\",jvm=\"app\"} 3",
+            "gc_pause_seconds_bucket{le=\"+Inf\",jvm=\"app\"} 4",
+            "gc_pause_seconds_count{jvm=\"app\"} 4",
+            "top{id=\"b\"} 2.0",
+        ] {
+            assert!(text.contains(line), "{line} missing in\n{text}");
+        }
+        assert!(!text.contains("top{id=\"a\"}"), "{text}");
     }
 }

@@ -17,6 +17,10 @@ fn config(dir: &Path) -> PathBuf {
         .replace(
             "window = { size = \"1m\" }",
             "window = { size = \"1m\", idle_flush = \"1s\" }",
+        )
+        .replace(
+            "[packs.kernel]\nwindow = \"1m\"",
+            "[packs.kernel]\nwindow = \"1m\"\nidle_flush = \"1s\"",
         );
     assert_ne!(cfg, shipped);
     std::fs::create_dir_all(dir.join("logs")).unwrap();
@@ -119,6 +123,29 @@ fn run_follows_files_derives_metrics_and_alerts_and_resumes_after_restart() {
         Some(1.0)
     );
     run.stop();
+
+    // The kernel pack counted every classified event once, by host, class and severity.
+    let classified = sql_num(
+        &data,
+        "SELECT count(*) FROM kernel_events WHERE class IS NOT NULL",
+    );
+    assert!(classified >= 3, "the sample has a segfault, an OOM report and a hung task");
+    assert_eq!(
+        series_sum(&m, "serversage_kernel_events_total"),
+        classified as f64
+    );
+    let oom_rows = sql(
+        &data,
+        "SELECT severity, count(*) FROM kernel_events WHERE class = 'oom_kill' GROUP BY severity",
+    );
+    for r in &oom_rows {
+        let series = format!(
+            "serversage_kernel_events_total{{host=\"{}\",class=\"oom_kill\",severity=\"{}\"}}",
+            hostname(),
+            r[0]
+        );
+        assert_eq!(metric(&m, &series), r[1].parse::<f64>().ok(), "{series}");
+    }
 
     let total = sql_num(&data, "SELECT count(*) FROM kernel_events");
     assert_eq!(

@@ -94,10 +94,15 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
 fn validate(path: &Path) -> anyhow::Result<ExitCode> {
     match Config::load(path) {
         Ok(cfg) => {
+            let packs = cfg.enabled_packs();
+            let total = cfg.all_rules().map(|r| r.len()).unwrap_or(0);
             println!(
-                "{}: ok ({} sources, {} rules)",
+                "{}: ok ({} sources; {} rules: {} from the packs [{}], {} of the file)",
                 path.display(),
                 cfg.sources.len(),
+                total,
+                total - cfg.rules.len(),
+                packs.join(", "),
                 cfg.rules.len()
             );
             Ok(ExitCode::SUCCESS)
