@@ -42,7 +42,7 @@
 
 mod columns;
 pub mod evtx;
-pub mod fields;
+pub(crate) mod fields;
 mod json;
 pub mod nxlog;
 pub mod schema;
