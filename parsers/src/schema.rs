@@ -84,6 +84,9 @@ static GC: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("old_after_bytes", DataType::UInt64, true),
         Field::new("metaspace_before_bytes", DataType::UInt64, true),
         Field::new("metaspace_after_bytes", DataType::UInt64, true),
+        // Allocated since the previous GC of the JVM; promoted to the old generation.
+        Field::new("allocated_bytes", DataType::UInt64, true),
+        Field::new("promoted_bytes", DataType::UInt64, true),
         Field::new("user_seconds", DataType::Float64, true),
         Field::new("sys_seconds", DataType::Float64, true),
         Field::new("real_seconds", DataType::Float64, true),

@@ -57,13 +57,39 @@ struct Row {
     old: Transition,
     metaspace: Transition,
     times: Option<CpuTimes>,
+    allocated: Option<u64>,
+    promoted: Option<u64>,
+    /// The JVM when the line does not name it but a preceding line did (OutOfMemoryError
+    /// lines of the JVM's stdout in a log decorated with `pid`).
+    jvm_fixed: String,
     /// The record text; the ranges above index into it.
     text: Vec<u8>,
 }
 
+/// Occupancy after the previous GC of one JVM, for `allocated_bytes`.
+#[derive(Debug, Default)]
+struct AfterGc {
+    /// The `pid` decoration, empty when the log has none (the JVM is the source).
+    jvm: Vec<u8>,
+    heap: Option<u64>,
+    young: Option<u64>,
+}
+
+/// JVMs remembered per source for `allocated_bytes` (a log names one JVM, or a few when
+/// several share a file with `pid` decorations); the oldest is forgotten beyond this.
+const MAX_JVMS: usize = 64;
+
 /// Decoder for the `jvm-gc` format.
 pub struct GcDecoder {
     ctx: SourceContext,
+    /// Per JVM, the sizes after its previous GC, most recently used last.
+    after_gc: Vec<AfterGc>,
+    /// Time decorations / stamps of the latest line that had any, for lines without
+    /// (OutOfMemoryError printed by the JVM between GC lines).
+    last_wall_us: Option<i64>,
+    last_uptime_us: Option<i64>,
+    /// `pid` decoration of the latest line that had one.
+    last_pid: String,
     collector: Option<&'static str>,
     region_size: Option<u64>,
     detail: Detail,
@@ -95,6 +121,8 @@ pub struct GcDecoder {
     old_after: UInt64Builder,
     meta_before: UInt64Builder,
     meta_after: UInt64Builder,
+    allocated: UInt64Builder,
+    promoted: UInt64Builder,
     user: Float64Builder,
     sys: Float64Builder,
     real: Float64Builder,
@@ -115,6 +143,10 @@ impl GcDecoder {
     pub fn new(ctx: SourceContext) -> Self {
         GcDecoder {
             ctx,
+            after_gc: Vec::new(),
+            last_wall_us: None,
+            last_uptime_us: None,
+            last_pid: String::new(),
             collector: None,
             region_size: None,
             detail: Detail::default(),
@@ -146,6 +178,8 @@ impl GcDecoder {
             old_after: UInt64Builder::new(),
             meta_before: UInt64Builder::new(),
             meta_after: UInt64Builder::new(),
+            allocated: UInt64Builder::new(),
+            promoted: UInt64Builder::new(),
             user: Float64Builder::new(),
             sys: Float64Builder::new(),
             real: Float64Builder::new(),
@@ -159,11 +193,25 @@ impl GcDecoder {
         let mut row = std::mem::take(&mut self.spare);
         row.text.clear();
         row.text.extend_from_slice(text);
+        // An OutOfMemoryError printed by the JVM on its stdout has no time of its own.
+        let undated = ev.kind == "out_of_memory" && ev.wall_us.is_none() && ev.uptime_us.is_none();
         let (ts, clock) = match (ev.wall_us, ev.uptime_us, self.ctx.boot_time_us) {
             (Some(w), _, _) => (w, "wall"),
             (None, Some(up), Some(start)) if start.checked_add(up).is_some() => {
                 (start + up, "jvm_start")
             }
+            // It takes the time of the latest line that had one, printed just before.
+            _ if undated => match (
+                self.last_wall_us,
+                self.last_uptime_us,
+                self.ctx.boot_time_us,
+            ) {
+                (Some(w), _, _) => (w, "preceding"),
+                (None, Some(up), Some(start)) if start.checked_add(up).is_some() => {
+                    (start + up, "preceding")
+                }
+                _ => (meta.ingest_ts_us, "ingest"),
+            },
             _ => (meta.ingest_ts_us, "ingest"),
         };
         row.ts = ts;
@@ -173,6 +221,10 @@ impl GcDecoder {
         row.uptime = ev.uptime_us.map(|u| u as f64 / 1e6);
         row.host = ev.host.and_then(|h| range_of(text, h));
         row.jvm = ev.pid.and_then(|p| range_of(text, p));
+        row.jvm_fixed.clear();
+        if row.jvm.is_none() && ev.pid.is_none() && undated {
+            row.jvm_fixed.push_str(&self.last_pid);
+        }
         row.collector = ev.collector.or(self.collector);
         row.gc_id = ev.gc_id;
         row.kind = ev.kind;
@@ -207,8 +259,70 @@ impl GcDecoder {
             row.old = row.old.or(d.old).or(regions(d.old_regions, d.humongous));
             row.metaspace = row.metaspace.or(d.metaspace);
         }
+        self.rates(&mut row);
         self.pending = Some(row);
         self.rows += 1;
+    }
+
+    /// `allocated_bytes` and `promoted_bytes` of a row whose sizes are final.
+    fn rates(&mut self, row: &mut Row) {
+        row.allocated = None;
+        row.promoted = None;
+        if row.heap.before.is_none() && row.young.before.is_none() {
+            return;
+        }
+        // Promoted: what the old generation gained in a young (or mixed) pause; from the
+        // heap and young totals when the old generation is not logged (JDK 8 ParNew /
+        // PSYoungGen lines): (heap - young) after minus (heap - young) before.
+        if matches!(row.kind, "young" | "mixed") {
+            row.promoted = match (row.old.before, row.old.after) {
+                (Some(b), Some(a)) => Some(a.saturating_sub(b)),
+                _ => match (
+                    row.heap.before,
+                    row.heap.after,
+                    row.young.before,
+                    row.young.after,
+                ) {
+                    (Some(hb), Some(ha), Some(yb), Some(ya)) => {
+                        let old_before = i128::from(hb) - i128::from(yb);
+                        let old_after = i128::from(ha) - i128::from(ya);
+                        Some((old_after - old_before).max(0) as u64)
+                    }
+                    _ => None,
+                },
+            };
+        }
+        // Allocated: this GC's before minus the previous GC's after, per JVM.
+        let key: &[u8] = match &row.jvm {
+            Some(r) => &row.text[r.clone()],
+            None => row.jvm_fixed.as_bytes(),
+        };
+        let i = match self.after_gc.iter().rposition(|a| a.jvm == key) {
+            Some(i) => i,
+            None => {
+                if self.after_gc.len() >= MAX_JVMS {
+                    self.after_gc.remove(0);
+                }
+                self.after_gc.push(AfterGc {
+                    jvm: key.to_vec(),
+                    ..Default::default()
+                });
+                self.after_gc.len() - 1
+            }
+        };
+        let prev = &mut self.after_gc[i];
+        let diff = |now: Option<u64>, before: Option<u64>| -> Option<i128> {
+            Some(i128::from(now?) - i128::from(before?))
+        };
+        // Young generation when both GCs logged it (what the application allocated goes
+        // there), else the whole heap. A negative difference (the heap shrank between two
+        // GCs, as when a concurrent phase freed memory) tells nothing: null.
+        let d = diff(row.young.before, prev.young).or_else(|| diff(row.heap.before, prev.heap));
+        row.allocated = d.filter(|d| *d >= 0).map(|d| d as u64);
+        if row.heap.after.is_some() || row.young.after.is_some() {
+            prev.heap = row.heap.after;
+            prev.young = row.young.after;
+        }
     }
 
     fn flush(&mut self) {
@@ -229,6 +343,7 @@ impl GcDecoder {
         self.uptime.append_option(row.uptime);
         match &row.jvm {
             Some(j) => self.jvm.append_value(s(j)),
+            None if !row.jvm_fixed.is_empty() => self.jvm.append_value(&row.jvm_fixed),
             None => self.jvm.append_value(&self.ctx.source),
         }
         self.collector_col.append_option(row.collector);
@@ -251,6 +366,8 @@ impl GcDecoder {
         self.old_after.append_option(row.old.after);
         self.meta_before.append_option(row.metaspace.before);
         self.meta_after.append_option(row.metaspace.after);
+        self.allocated.append_option(row.allocated);
+        self.promoted.append_option(row.promoted);
         self.user.append_option(row.times.map(|t| t.user));
         self.sys.append_option(row.times.map(|t| t.sys));
         self.real.append_option(row.times.map(|t| t.real));
@@ -260,6 +377,16 @@ impl GcDecoder {
 
     fn decode_unified(&mut self, line: &[u8], meta: &RecordMeta) -> Result<(), ParseError> {
         let (d, at) = parse_decorations(line)?;
+        if d.wall_us.is_some() || d.uptime().is_some() {
+            self.last_wall_us = d.wall_us;
+            self.last_uptime_us = d.uptime();
+        }
+        if let Some(pid) = d.pid
+            && pid != self.last_pid
+        {
+            self.last_pid.clear();
+            self.last_pid.push_str(pid);
+        }
         let msg = parse_message(line, at, &d);
         if !matches!(
             msg,
@@ -373,6 +500,12 @@ impl Decoder for GcDecoder {
         match parse_legacy(record, self.in_stats)? {
             Legacy::Events(evs) => {
                 self.in_stats = false;
+                if let Some(ev) = evs.iter().next()
+                    && (ev.wall_us.is_some() || ev.uptime_us.is_some())
+                {
+                    self.last_wall_us = ev.wall_us;
+                    self.last_uptime_us = ev.uptime_us;
+                }
                 for ev in evs.iter() {
                     if ev.collector.is_some() && self.collector.is_none() && ev.kind != "safepoint"
                     {
@@ -422,6 +555,8 @@ impl Decoder for GcDecoder {
             Arc::new(self.old_after.finish()),
             Arc::new(self.meta_before.finish()),
             Arc::new(self.meta_after.finish()),
+            Arc::new(self.allocated.finish()),
+            Arc::new(self.promoted.finish()),
             Arc::new(self.user.finish()),
             Arc::new(self.sys.finish()),
             Arc::new(self.real.finish()),

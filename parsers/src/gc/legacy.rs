@@ -61,6 +61,20 @@ pub fn parse_legacy(record: &[u8], in_stats: bool) -> Result<Legacy<'_>, ParseEr
         pos += 1;
     }
     let body = &text[pos..];
+    if !body.starts_with('[')
+        && let Some(ev) = out_of_memory(
+            body,
+            &GcEvent {
+                wall_us,
+                uptime_us,
+                ..Default::default()
+            },
+        )
+    {
+        let mut evs = Events::default();
+        evs.push(ev);
+        return Ok(Legacy::Events(evs));
+    }
     if !stamped {
         if body.starts_with("All times are wall-clock") || body.starts_with("GC STATISTICS") {
             return Ok(Legacy::StatsStart);
@@ -107,6 +121,30 @@ pub fn parse_legacy(record: &[u8], in_stats: bool) -> Result<Legacy<'_>, ParseEr
         ));
     }
     event(rec, text, pos, base)
+}
+
+const OOME: &str = "java.lang.OutOfMemoryError";
+
+/// A line of the JVM's stdout/stderr reporting an OutOfMemoryError, when the GC log goes
+/// there too (`-Xlog:gc:stdout`, JDK 8 `-verbose:gc`): `Exception in thread "main"
+/// java.lang.OutOfMemoryError: Java heap space` (with its stack trace as indented lines),
+/// `Terminating due to java.lang.OutOfMemoryError: Java heap space`
+/// (`-XX:+ExitOnOutOfMemoryError`), `Aborting due to ...` (`-XX:+CrashOnOutOfMemoryError`),
+/// the bare `java.lang.OutOfMemoryError: Metaspace` of `-XX:+HeapDumpOnOutOfMemoryError`.
+/// The phase is the first line up to the class name, the cause what follows its colon.
+fn out_of_memory<'a>(body: &'a str, base: &GcEvent<'a>) -> Option<GcEvent<'a>> {
+    let first = body.split('\n').next().unwrap_or(body);
+    let at = first.find(OOME)? + OOME.len();
+    let cause = first[at..]
+        .strip_prefix(':')
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    Some(GcEvent {
+        kind: "out_of_memory",
+        phase: first[..at].trim_start(),
+        cause,
+        ..base.clone()
+    })
 }
 
 /// `2014-07-24T13:49:45.090+0400: 0.155: ` → (wall, uptime, bytes consumed).
@@ -160,6 +198,11 @@ fn is_known_text(text: &str) -> bool {
         "{Heap",
         "}",
         "Desired survivor size",
+        // -XX:+HeapDumpOnOutOfMemoryError, after its `java.lang.OutOfMemoryError: ...` line
+        "Dumping heap to ",
+        "Heap dump file created",
+        // The fatal-error banner of -XX:+CrashOnOutOfMemoryError, after `Aborting due to ...`
+        "#",
         "- age ",
         // CMS -XX:+PrintCMSInitiationStatistics
         "CMSCollector shouldConcurrentCollect",

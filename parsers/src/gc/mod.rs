@@ -36,8 +36,11 @@
 //!   GC pause time is `stop_the_world AND kind <> 'safepoint'`;
 //! - `To-space exhausted` / `(to-space exhausted)`: an `evacuation_failure` row without a
 //!   duration (stop_the_world null), next to the pause row itself;
-//! - ZGC `Out Of Memory (thread)`: an `out_of_memory` row (the warning sign of an
-//!   OutOfMemoryError; other collectors log nothing for it in the GC log).
+//! - ZGC `Out Of Memory (thread)`, and the JVM's own `java.lang.OutOfMemoryError` lines when
+//!   its stdout/stderr share the file (`Exception in thread "main" java.lang.OutOfMemoryError:
+//!   Java heap space` with its stack trace, `Terminating due to ...` of
+//!   `-XX:+ExitOnOutOfMemoryError`): an `out_of_memory` row, `cause` after the colon, time
+//!   and `pid` from the preceding line.
 //!
 //! Start markers (`GC(3) Pause Remark`, `[CMS-concurrent-mark-start]`, `[..., start]`) and
 //! detail lines of a GC id (phases, workers, references, regions, MMU, pacer, ...) are GC
@@ -60,6 +63,9 @@
 //! Sizes: K/M/G/T suffixes are powers of 1024; G1 region counts are multiplied by the logged
 //! region size. `young_*` of G1 is eden + survivors, `old_*` is old + humongous regions.
 //! `metaspace_*` is Metaspace (JDK 8+) or the permanent generation (JDK 7).
+//! `allocated_bytes` = young (else heap) before this GC minus after the previous GC of the
+//! same JVM (state kept per decoder, i.e. per file); `promoted_bytes` = what the old
+//! generation gained in a young/mixed pause (old after − before, or from heap − young).
 //! In a JDK 8 record with an embedded event (a CMS concurrent phase printed inside a pause),
 //! both rows carry the record's time stamp and the whole record as `message`.
 

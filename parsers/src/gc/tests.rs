@@ -374,7 +374,7 @@ fn legacy_shenandoah_and_stopped() {
 #[test]
 fn legacy_errors_carry_offsets() {
     let e = parse_legacy(
-        b"Exception in thread \"main\" java.lang.OutOfMemoryError",
+        b"Exception in thread \"main\" java.lang.IllegalStateException",
         false,
     )
     .unwrap_err();
@@ -567,4 +567,202 @@ fn decoder_parallel_generations_pid_and_jvm_start_clock() {
         .column(0)
         .as_primitive::<arrow_array::types::TimestampMicrosecondType>();
     assert_eq!(ts.value(0), 1_000_000_000 + 164_000);
+}
+
+/// The real G1 log of sample-logs/gc/g1-heap-exhausted.log (JDK 17, 1 MiB regions; how it
+/// was made: sample-logs/README.md), decoded whole.
+const G1_EXHAUSTED: &str = include_str!("../../../sample-logs/gc/g1-heap-exhausted.log");
+
+/// The row of `kind` for GC id `id`.
+fn row_of(b: &arrow_array::RecordBatch, id: u64, kind: &str) -> usize {
+    (0..b.num_rows())
+        .find(|&r| col_u64(b, "gc_id", r) == Some(id) && col_str(b, "kind", r) == Some(kind))
+        .unwrap_or_else(|| panic!("no {kind} row for GC({id})"))
+}
+
+#[test]
+fn allocated_and_promoted_from_g1_regions() {
+    let b = decode_all(G1_EXHAUSTED, None);
+    let alloc = |r| {
+        (
+            col_u64(&b, "allocated_bytes", r),
+            col_u64(&b, "promoted_bytes", r),
+        )
+    };
+    let prom = |r| col_u64(&b, "promoted_bytes", r);
+    // GC(0), the first GC of the JVM: nothing to subtract from.
+    let r0 = row_of(&b, 0, "young");
+    assert_eq!(col_u64(&b, "allocated_bytes", r0), None);
+    // GC(1): Eden 16->0, Survivor 1->2, Old 0->0, Humongous 0->0 (1M regions).
+    // GC(2): Eden 17->0, Survivor 2->2, Old 0->0.
+    // allocated = young before (17 + 2) - young after GC(1) (0 + 2) = 17M; promoted = 0.
+    let r = row_of(&b, 2, "young");
+    assert_eq!(alloc(r), (Some(17 * M), Some(0)));
+    // GC(5): Eden 17->0, Survivor 2->3, Old 2->4: promoted = 4 - 2 = 2M.
+    // GC(6) (To-space exhausted): Eden 15->0, Survivor 3->3, Old 4->19, Humongous 0->0:
+    // allocated = (15 + 3) - (0 + 3) = 15M; promoted = 19 - 4 = 15M.
+    assert_eq!(prom(row_of(&b, 5, "young")), Some(2 * M));
+    assert_eq!(alloc(row_of(&b, 6, "young")), (Some(15 * M), Some(15 * M)));
+    // The evacuation_failure row of GC(6) has no sizes.
+    let ef = row_of(&b, 6, "evacuation_failure");
+    assert_eq!(alloc(ef), (None, None));
+    // A full GC has no promotion; its allocation counts from the previous GC's young after.
+    let f = row_of(&b, 13, "full");
+    assert_eq!(col_u64(&b, "promoted_bytes", f), None);
+    // Summed over the log, allocation never goes negative and is only null for GC(0) and
+    // for rows without sizes.
+    let with_sizes = (0..b.num_rows())
+        .filter(|&r| col_u64(&b, "heap_before_bytes", r).is_some())
+        .count();
+    let with_alloc = (0..b.num_rows())
+        .filter(|&r| col_u64(&b, "allocated_bytes", r).is_some())
+        .count();
+    assert!(
+        with_alloc < with_sizes && with_alloc > 10,
+        "{with_alloc}/{with_sizes}"
+    );
+}
+
+#[test]
+fn allocated_from_heap_totals_when_generations_are_not_logged() {
+    // sample-ujl-parallel-gc-defaults.txt (gcviewer, JDK 9+ `-Xlog:gc`), its first lines:
+    let log = "[0.017s][info][gc] Using Parallel
+[0.203s][info][gc] GC(0) Pause Young (Allocation Failure) 32M->29M(123M) 6.868ms
+[0.214s][info][gc] GC(1) Pause Young (Allocation Failure) 62M->62M(123M) 7.849ms
+[0.228s][info][gc] GC(2) Pause Full (Ergonomics) 62M->61M(123M) 13.765ms
+[0.292s][info][gc] GC(3) Pause Full (Ergonomics) 94M->30M(123M) 7.984ms
+";
+    let b = decode_all(log, None);
+    let alloc: Vec<_> = (0..4).map(|r| col_u64(&b, "allocated_bytes", r)).collect();
+    // 62 - 29 = 33M; 62 - 62 = 0; 94 - 61 = 33M.
+    assert_eq!(alloc, vec![None, Some(33 * M), Some(0), Some(33 * M)]);
+    // No generation sizes: no promotion figure.
+    assert!((0..4).all(|r| col_u64(&b, "promoted_bytes", r).is_none()));
+}
+
+#[test]
+fn allocated_and_promoted_jdk8_parallel() {
+    // SampleSun1_8_0Parallel_Apple.txt (gcviewer), lines 7 and 8: the old generation is not
+    // printed, so old = heap - young.
+    let log = "2015-07-22T14:53:42.655-0100: 1.807: [GC (Allocation Failure) [PSYoungGen: 65536K->10746K(76288K)] 65536K->17546K(251392K), 0.0263911 secs] [Times: user=0.08 sys=0.02, real=0.03 secs]
+2015-07-22T14:53:43.737-0100: 2.889: [GC (Allocation Failure) [PSYoungGen: 76282K->10720K(141824K)] 83082K->24100K(316928K), 0.0245340 secs] [Times: user=0.09 sys=0.04, real=0.03 secs]
+";
+    let b = decode_all(log, None);
+    // Row 0: promoted = (17546 - 10746) - (65536 - 65536) = 6800K; first GC: allocated null.
+    assert_eq!(col_u64(&b, "allocated_bytes", 0), None);
+    assert_eq!(col_u64(&b, "promoted_bytes", 0), Some(6800 * K));
+    // Row 1: allocated = 76282 - 10746 = 65536K;
+    // promoted = (24100 - 10720) - (83082 - 76282) = 13380 - 6800 = 6580K.
+    assert_eq!(col_u64(&b, "allocated_bytes", 1), Some(65536 * K));
+    assert_eq!(col_u64(&b, "promoted_bytes", 1), Some(6580 * K));
+}
+
+#[test]
+fn allocated_is_per_jvm() {
+    // Two JVMs in one file, told apart by the `pid` decoration (lines of the JDK 17 runs
+    // of sample-logs/README.md, pids changed).
+    let log = "[0.058s][6113] GC(0) Pause Young (Normal) (G1 Evacuation Pause) 6M->1M(32M) 0.916ms
+[0.058s][7000] GC(0) Pause Young (Normal) (G1 Evacuation Pause) 17M->2M(32M) 1.336ms
+[0.070s][6113] GC(1) Pause Young (Normal) (G1 Evacuation Pause) 21M->6M(32M) 2.246ms
+[0.071s][7000] GC(1) Pause Young (Normal) (G1 Evacuation Pause) 19M->2M(32M) 1.538ms
+";
+    let b = decode_all(log, None);
+    let alloc: Vec<_> = (0..4).map(|r| col_u64(&b, "allocated_bytes", r)).collect();
+    // 6113: 21 - 1 = 20M; 7000: 19 - 2 = 17M.
+    assert_eq!(alloc, vec![None, None, Some(20 * M), Some(17 * M)]);
+}
+
+#[test]
+fn out_of_memory_error_lines_are_events() {
+    // The end of a real JDK 17 run (`-Xlog:gc:stdout:uptime,pid`, stdout and stderr to one
+    // file, -XX:+ExitOnOutOfMemoryError): the JVM's own line, no time stamp.
+    let log = "[0.007s][6113] Using G1
+[0.162s][6113] GC(19) Pause Full (G1 Compaction Pause) 30M->29M(32M) 6.712ms
+Terminating due to java.lang.OutOfMemoryError: Java heap space
+";
+    let b = decode_all(log, Some(1_000_000_000));
+    assert_eq!(b.num_rows(), 2);
+    assert_eq!(col_str(&b, "kind", 1), Some("out_of_memory"));
+    assert_eq!(
+        col_str(&b, "phase", 1),
+        Some("Terminating due to java.lang.OutOfMemoryError")
+    );
+    assert_eq!(col_str(&b, "cause", 1), Some("Java heap space"));
+    assert_eq!(col_str(&b, "collector", 1), Some("G1"));
+    // The JVM and the time of the line before it; no duration, no stop-the-world flag.
+    assert_eq!(col_str(&b, "jvm", 1), Some("6113"));
+    assert_eq!(col_str(&b, "clock", 1), Some("preceding"));
+    assert_eq!(col_f64(&b, "uptime_seconds", 1), None);
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    let ts = b
+        .column(0)
+        .as_primitive::<arrow_array::types::TimestampMicrosecondType>();
+    assert_eq!(ts.value(1), 1_000_000_000 + 162_000);
+    assert!(b.column_by_name("stop_the_world").unwrap().is_null(1));
+    assert_eq!(col_f64(&b, "duration_seconds", 1), None);
+
+    // An uncaught one with its stack trace is one record and one row; -XX:+HeapDumpOnOutOfMemoryError
+    // prints the error when thrown, then its dump lines (known, no row). Real lines, JDK 17,
+    // `-Xlog:gc:stdout`.
+    let log = "[0.199s][info][gc] GC(24) Pause Full (G1 Compaction Pause) 29M->29M(32M) 6.818ms
+java.lang.OutOfMemoryError: Java heap space
+Dumping heap to /tmp/gcw/dump.hprof ...
+Heap dump file created [35385274 bytes in 0.041 secs]
+[0.243s][info][gc] GC(26) Pause Full (G1 Compaction Pause) 29M->1M(10M) 1.551ms
+Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space
+\tat LeakyCache.main(LeakyCache.java:11)
+";
+    let b = decode_all(log, None);
+    let kinds: Vec<_> = (0..b.num_rows()).map(|r| col_str(&b, "kind", r)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            Some("full"),
+            Some("out_of_memory"),
+            Some("full"),
+            Some("out_of_memory")
+        ]
+    );
+    assert_eq!(col_str(&b, "phase", 1), Some("java.lang.OutOfMemoryError"));
+    assert_eq!(
+        col_str(&b, "phase", 3),
+        Some("Exception in thread \"main\" java.lang.OutOfMemoryError")
+    );
+    assert_eq!(col_str(&b, "cause", 3), Some("Java heap space"));
+    assert!(
+        col_str(&b, "message", 3)
+            .unwrap()
+            .ends_with("(LeakyCache.java:11)")
+    );
+    // Wall clock: the preceding line has none, so uptime + no JVM start = ingest.
+    assert_eq!(col_str(&b, "clock", 3), Some("ingest"));
+
+    // Other causes; no cause after the class name.
+    for (line, cause) in [
+        (
+            "Exception in thread \"main\" java.lang.OutOfMemoryError: Metaspace",
+            Some("Metaspace"),
+        ),
+        (
+            "Exception in thread \"pool-1-thread-3\" java.lang.OutOfMemoryError: GC overhead limit exceeded",
+            Some("GC overhead limit exceeded"),
+        ),
+        (
+            "Aborting due to java.lang.OutOfMemoryError: Java heap space",
+            Some("Java heap space"),
+        ),
+        (
+            "Exception in thread \"main\" java.lang.OutOfMemoryError",
+            None,
+        ),
+    ] {
+        let evs = legacy(line);
+        assert_eq!(evs.len(), 1, "{line}");
+        assert_eq!(
+            (evs[0].kind, evs[0].cause),
+            ("out_of_memory", cause),
+            "{line}"
+        );
+    }
 }
