@@ -111,6 +111,33 @@ impl DecodeStage {
         counts
     }
 
+    /// Feeds one whole record of a source whose positions are not byte offsets (a
+    /// /dev/kmsg record, one `read()`, at its sequence number): its rows get `position` as
+    /// their offset, and batches emitted from now on end at `next` (where a restart
+    /// resumes). Nothing may be pending from [`DecodeStage::feed`].
+    pub fn feed_record(
+        &mut self,
+        record: &[u8],
+        position: u64,
+        next: u64,
+        now_us: i64,
+        emit: &mut dyn FnMut(EventBatch),
+    ) -> DecodeCounts {
+        debug_assert!(self.pending.is_empty(), "feed_record after a partial feed");
+        let mut counts = DecodeCounts::default();
+        self.pending.clear();
+        self.pending_offset = position;
+        // No batch may be cut inside the record: its end would be a byte count, not `next`.
+        let batch_rows = std::mem::replace(&mut self.batch_rows, usize::MAX);
+        self.frame_all(record, true, now_us, &mut counts, emit);
+        self.batch_rows = batch_rows;
+        self.pending_offset = next;
+        if self.decoder.pending_rows() + self.dead.len() >= self.batch_rows {
+            self.flush(emit);
+        }
+        counts
+    }
+
     fn frame_all(
         &mut self,
         buf: &[u8],
@@ -252,6 +279,22 @@ mod tests {
             "two 4096-byte pieces and the tail"
         );
         assert_eq!(end, 10 + 10_001 + 10);
+    }
+
+    #[test]
+    fn whole_records_carry_their_own_positions() {
+        let ctx = SourceContext::default();
+        let mut st = DecodeStage::new("kmsg", &ctx, "k".into(), 0, 4096).unwrap();
+        let mut out = Vec::new();
+        st.feed_record(b"6,41,100,-;a\n SUBSYSTEM=x\n", 41, 42, 0, &mut |b| {
+            out.push(b)
+        });
+        st.feed_record(b"not kmsg\n", 42, 43, 0, &mut |b| out.push(b));
+        st.flush(&mut |b| out.push(b));
+        assert_eq!(rows(&out, EventKind::Kernel), 1);
+        assert_eq!(rows(&out, EventKind::DeadLetter), 1);
+        assert!(out.iter().all(|b| b.offsets[0].end == 43));
+        assert_eq!(st.framed_offset(), 43);
     }
 
     #[test]

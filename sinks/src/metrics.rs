@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::{Family, MetricConstructor};
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use serversage_rules::{MetricDesc, MetricKind, MetricOp, MetricUpdate};
 
@@ -34,6 +34,8 @@ pub struct PipelineMetrics {
     pub source_files: Family<Labels, Gauge>,
     /// Times a followed file shrank (truncation) and was read again from the start.
     pub source_truncations: Family<Labels, Counter>,
+    /// Records a source knows it missed (the /dev/kmsg ring overwrote them before they were read).
+    pub source_lost_records: Family<Labels, Counter>,
     /// Events parsed, by source and kind.
     pub events_parsed: Family<Labels, Counter>,
     /// Records that did not parse, by source, format and error type (each is kept in `dead_letters`).
@@ -104,6 +106,11 @@ impl Metrics {
                 "source_truncations",
                 "Followed files that shrank and were re-read from the start",
                 p.source_truncations.clone(),
+            );
+            r.register(
+                "source_lost_records",
+                "Records a source missed (kernel ring buffer overwritten before they were read)",
+                p.source_lost_records.clone(),
             );
             r.register(
                 "events_parsed",

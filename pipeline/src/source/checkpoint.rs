@@ -5,6 +5,11 @@
 //! time the store commits; the offset of a file only advances past bytes whose rows are
 //! in Parquet, so a restart never skips data (at worst it re-reads what was written after
 //! the last commit).
+//!
+//! Sources that are not files keep their position in the same list as *keyed* entries:
+//! `head_len` 0 (so no file's fingerprint ever matches them) and an `id` that names the
+//! source and what the offset counts in. The /dev/kmsg reader uses
+//! `kmsg:<source>@<boot id>` with `offset` = the next kernel sequence number to store.
 
 use std::path::{Path, PathBuf};
 
@@ -131,6 +136,32 @@ impl Checkpoints {
         }
     }
 
+    /// The keyed entry (not a file: `head_len` 0) whose id starts with `prefix`.
+    pub fn keyed(&self, prefix: &str) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .find(|e| e.head_len == 0 && e.id.starts_with(prefix))
+    }
+
+    /// Makes `id` the one keyed entry under `prefix` (others under it are dropped), at
+    /// `offset` if it is new; an existing `id` keeps its offset.
+    pub fn set_keyed(&mut self, prefix: &str, id: &str, path: &str, source: &str, offset: u64) {
+        debug_assert!(id.starts_with(prefix));
+        self.entries
+            .retain(|e| !(e.head_len == 0 && e.id.starts_with(prefix) && e.id != id));
+        if self.entries.iter().any(|e| e.id == id) {
+            return;
+        }
+        self.entries.push(Entry {
+            id: id.to_string(),
+            head_len: 0,
+            head_hash: String::new(),
+            path: path.to_string(),
+            source: source.to_string(),
+            offset,
+        });
+    }
+
     /// Every entry.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
@@ -177,6 +208,30 @@ mod tests {
         assert!(c.find(b"other", "/b").is_none());
         c.commit(&id, 3);
         assert_eq!(c.entries()[0].offset, 5, "never backwards");
+    }
+
+    #[test]
+    fn keyed_entries_persist_and_never_match_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Checkpoints::load(dir.path()).unwrap();
+        let file = c.register(b"a file", "/f", "s", 0);
+        c.set_keyed("kmsg:k@", "kmsg:k@boot1", "/dev/kmsg", "k", 7);
+        c.commit("kmsg:k@boot1", 12);
+        c.save().unwrap();
+        let mut c = Checkpoints::load(dir.path()).unwrap();
+        let e = c.keyed("kmsg:k@").unwrap();
+        assert_eq!((e.id.as_str(), e.offset), ("kmsg:k@boot1", 12));
+        assert!(c.keyed("kmsg:other@").is_none());
+        // No head, however short, matches a keyed entry.
+        assert_eq!(c.find(b"a file", "/dev/kmsg").unwrap().id, file);
+        assert!(c.find(b"", "/dev/kmsg").is_none());
+        // Setting the same id keeps its position; a new boot replaces the entry.
+        c.set_keyed("kmsg:k@", "kmsg:k@boot1", "/dev/kmsg", "k", 0);
+        assert_eq!(c.keyed("kmsg:k@").unwrap().offset, 12);
+        c.set_keyed("kmsg:k@", "kmsg:k@boot2", "/dev/kmsg", "k", 0);
+        assert_eq!(c.entries().len(), 2);
+        let e = c.keyed("kmsg:k@").unwrap();
+        assert_eq!((e.id.as_str(), e.offset), ("kmsg:k@boot2", 0));
     }
 
     #[test]

@@ -358,31 +358,49 @@ impl FileSource {
             total.merge(stage.feed(&[], true, now_us(), &mut emit));
         }
         stage.flush(&mut emit);
-        self.report.events += total.events;
-        self.metrics
-            .pipeline
-            .events_parsed
-            .get_or_create(&vec![
-                ("source", self.opts.name.clone()),
-                ("kind", stage_kind(&format)),
-            ])
-            .inc_by(total.events);
-        for (kind, n) in &total.errors {
-            self.report.errors += n;
-            self.metrics
-                .pipeline
-                .parse_errors
-                .get_or_create(&vec![
-                    ("source", self.opts.name.clone()),
-                    ("format", format.clone()),
-                    ("error_type", kind.as_str().to_string()),
-                ])
-                .inc_by(*n);
-        }
+        count_decoded(
+            &self.metrics,
+            &self.opts.name,
+            &format,
+            &total,
+            &mut self.report,
+        );
         if let Some(consumer) = closed.get() {
             anyhow::bail!("source {}: consumer `{consumer}` is gone", self.opts.name);
         }
         Ok(())
+    }
+}
+
+/// Adds what a decode stage did to a source's report and to the pipeline metrics
+/// (events parsed, parse errors by type).
+pub(super) fn count_decoded(
+    metrics: &Metrics,
+    source: &str,
+    format: &str,
+    total: &DecodeCounts,
+    report: &mut SourceReport,
+) {
+    report.events += total.events;
+    metrics
+        .pipeline
+        .events_parsed
+        .get_or_create(&vec![
+            ("source", source.to_string()),
+            ("kind", stage_kind(format)),
+        ])
+        .inc_by(total.events);
+    for (kind, n) in &total.errors {
+        report.errors += n;
+        metrics
+            .pipeline
+            .parse_errors
+            .get_or_create(&vec![
+                ("source", source.to_string()),
+                ("format", format.to_string()),
+                ("error_type", kind.as_str().to_string()),
+            ])
+            .inc_by(*n);
     }
 }
 
