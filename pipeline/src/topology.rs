@@ -164,6 +164,19 @@ impl Topology {
         let mut source_threads = Vec::new();
         for s in sources {
             let name = s.name.clone();
+            if let Some(device) = crate::source::kmsg_device(&s) {
+                let src = crate::source::KmsgSource::new(
+                    s,
+                    device,
+                    checkpoints.clone(),
+                    bus.clone(),
+                    metrics.clone(),
+                    opts.shutdown.clone(),
+                    opts.progress.clone(),
+                );
+                source_threads.push((name, spawn("source", move || src.run())?));
+                continue;
+            }
             if let Some(run) = record_source(&s, &checkpoints, &bus, &metrics, &opts) {
                 source_threads.push((name, spawn("source", run)?));
                 continue;

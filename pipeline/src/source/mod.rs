@@ -1,13 +1,16 @@
-//! Sources: where bytes come from. Today: files, followed or imported once.
+//! Sources: where bytes come from. Files, followed or imported once, and this machine's
+//! kernel ring buffer (/dev/kmsg).
 
 mod checkpoint;
 mod evtx;
 mod file;
 mod fingerprint;
+mod kmsg;
 mod listen;
 
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoints, Entry};
 pub use evtx::{EvtxFollower, is_evtx_follow};
 pub use file::{FileSource, FileSourceOptions, SourceReport};
 pub use fingerprint::{HEAD_BYTES, fnv1a64};
+pub use kmsg::{KmsgSource, kmsg_device};
 pub use listen::ListenSource;
