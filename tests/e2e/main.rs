@@ -7,6 +7,7 @@ mod db_postgres;
 mod gc;
 mod harness;
 mod import;
+mod kmsg;
 mod listen;
 mod parse;
 mod run;
