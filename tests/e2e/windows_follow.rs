@@ -15,6 +15,11 @@ const CHUNK: usize = 65536;
 
 /// Records `evtx_dump` reads from a file (one `Record N` line each).
 fn dump_count(path: &Path) -> i64 {
+    dump_ids(path).len() as i64
+}
+
+/// The record ids `evtx_dump` reads from a file.
+fn dump_ids(path: &Path) -> Vec<u64> {
     let out = Command::new("evtx_dump")
         .args(["-o", "xml", "-t", "1"])
         .arg(path)
@@ -22,8 +27,8 @@ fn dump_count(path: &Path) -> i64 {
         .expect("evtx_dump on PATH (cargo install evtx --version 0.15.1; tests/setup.sh)");
     text(&out.stdout)
         .lines()
-        .filter(|l| l.starts_with("Record "))
-        .count() as i64
+        .filter_map(|l| l.strip_prefix("Record ")?.trim().parse().ok())
+        .collect()
 }
 
 fn config(dir: &Path, patterns: &[String]) -> PathBuf {
@@ -147,20 +152,35 @@ fn a_growing_evtx_file_is_followed_by_record_id_across_restarts() {
     // A restart with nothing new adds nothing; the checkpoint is the next record id.
     let run = Running::start(&cfg);
     std::thread::sleep(Duration::from_secs(4));
-    run.stop();
     assert_eq!(rows(&data), (want4, want4), "second restart");
+
+    // The log is cleared and starts again at record 1 under the same name (system.evtx
+    // stands in for it): another log, read whole, although its ids are below the checkpoint.
+    let other = shared("windows/evtx/system.evtx");
+    publish(&live, &std::fs::read(&other).unwrap());
+    let want5 = want4 + dump_count(&other);
+    let got = settle(&data, want5);
+    run.stop();
+    assert_eq!(got.0, want5, "the new log after clearing");
     let cps: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(data.join("state/checkpoints.json")).unwrap(),
     )
     .unwrap();
-    let max_id = sql_num(&data, "SELECT max(evtx_record_id) FROM windows_events");
-    let entry = cps["entries"]
+    // One entry per log: the next record id to store.
+    let mut offsets: Vec<i64> = cps["entries"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["source"] == "live")
-        .expect("a checkpoint for the followed file");
-    assert_eq!(entry["offset"].as_i64(), Some(max_id + 1), "{cps:#}");
+        .filter(|e| e["source"] == "live")
+        .map(|e| e["offset"].as_i64().unwrap())
+        .collect();
+    offsets.sort();
+    let next = |f: &Path| *dump_ids(f).iter().max().unwrap() as i64 + 1;
+    assert_eq!(
+        offsets,
+        vec![next(&other), next(&shared("windows/evtx/security.evtx"))],
+        "{cps:#}"
+    );
     assert_eq!(
         sql_num(&data, "SELECT count(*) FROM dead_letters"),
         0,

@@ -27,7 +27,7 @@ use std::fs::File;
 use std::hash::Hasher;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -67,6 +67,8 @@ pub fn is_evtx_follow(opts: &FileSourceOptions) -> bool {
 struct Followed {
     /// Checkpoint id, once the file has a first record.
     id: Option<String>,
+    /// The synthetic head the checkpoint is found by (see [`identity`]).
+    ident: Vec<u8>,
     /// Next record id to emit (0: nothing emitted or stored yet).
     next_id: u64,
     /// (size, mtime ns, inode) at the last pass.
@@ -193,8 +195,22 @@ impl EvtxFollower {
         let mut file = File::open(path)?;
         let mut header = vec![0u8; FILE_HEADER_SIZE];
         file.read_exact(&mut header)?;
-        if self.files[path].id.is_none() && !self.identify(path, &mut file, &header)? {
-            return Ok(());
+        let Some(ident) = identity(&mut file)? else {
+            return Ok(()); // Chunk 0 has no record yet.
+        };
+        let f = self.files.get_mut(path).expect("scanned");
+        if f.id.is_some() && f.ident != ident {
+            // Another file at this path (a cleared log), or the oldest chunk was
+            // overwritten (a wrap): known again from the checkpoints.
+            tracing::info!(source = %self.opts.name, path = %path.display(), "new first record: identifying the log again");
+            *f = Followed {
+                present: true,
+                ..Default::default()
+            };
+        }
+        if f.id.is_none() {
+            let max_id = max_record_id(&mut file, size, &header)?;
+            self.identify(path, ident, max_id)?;
         }
         self.pass(path, &mut file, &header, size)?;
         let f = self.files.get_mut(path).expect("scanned");
@@ -203,43 +219,12 @@ impl EvtxFollower {
         Ok(())
     }
 
-    /// Finds or creates the file's checkpoint. `false` while chunk 0 has no record yet.
-    fn identify(&mut self, path: &PathBuf, file: &mut File, header: &[u8]) -> anyhow::Result<bool> {
-        let mut chunk0 = vec![0u8; 512 + 24];
-        file.seek(SeekFrom::Start(FILE_HEADER_SIZE as u64))?;
-        file.read_exact(&mut chunk0)?;
-        let Ok(Some(ch)) = read_chunk_header(&chunk0) else {
-            // Empty or unreadable chunk 0: known by path only once records appear.
-            if chunk0.iter().all(|b| *b == 0) {
-                return Ok(false);
-            }
-            return self.identify_with(path, &chunk0[..IDENTITY_LEN - 16], header);
-        };
-        let mut ident = Vec::with_capacity(IDENTITY_LEN - 16);
-        ident.extend_from_slice(&ch.first_record_id.to_le_bytes());
-        ident.extend_from_slice(&chunk0[512..512 + 24]);
-        if ident[8..12] != *b"\x2a\x2a\x00\x00" {
-            return Ok(false); // Chunk 0 has a header but no record yet.
-        }
-        self.identify_with(path, &ident, header)
-    }
-
-    fn identify_with(
-        &mut self,
-        path: &PathBuf,
-        ident: &[u8],
-        header: &[u8],
-    ) -> anyhow::Result<bool> {
-        let mut head = Vec::with_capacity(IDENTITY_LEN);
-        head.extend_from_slice(IDENTITY_MAGIC);
-        head.extend_from_slice(ident);
+    /// Finds or creates the file's checkpoint, from its identity (see [`identity`]) or,
+    /// for a log that wrapped, from the path's last checkpoint when the file's ids reach it.
+    fn identify(&mut self, path: &Path, ident: Vec<u8>, max_id: Option<u64>) -> anyhow::Result<()> {
         let path_s = path.to_string_lossy().into_owned();
-        let next_in_header = serversage_parsers::windows::evtx::read_file_header(header)
-            .map(|h| h.next_record_id)
-            .ok();
         let mut cps = self.checkpoints.lock().expect("checkpoint lock");
-        let known = cps.find(&head, &path_s).map(|e| e.offset);
-        // The same log after a wrap: same path and source, ids that continue.
+        let known = cps.find(&ident, &path_s).map(|e| e.offset);
         let continued = known.is_none().then(|| {
             cps.entries()
                 .iter()
@@ -250,24 +235,22 @@ impl EvtxFollower {
                 })
                 .map(|e| e.offset)
                 .max()
-                .filter(|&o| next_in_header.is_some_and(|n| n >= o))
+                .filter(|&o| o > 0 && max_id.is_some_and(|m| m + 1 >= o))
         });
         let start = match (known, continued.flatten()) {
             (Some(o), _) | (None, Some(o)) => o,
-            (None, None) if self.opts.read_from == ReadFrom::End => next_in_header.unwrap_or(0),
+            (None, None) if self.opts.read_from == ReadFrom::End => max_id.map_or(0, |m| m + 1),
             (None, None) => 0,
         };
-        let id = cps.register(&head, &path_s, &self.opts.name, start);
-        if known.is_none() && start > 0 {
-            cps.reset(&id, start);
-        }
+        let id = cps.register(&ident, &path_s, &self.opts.name, start);
         drop(cps);
         self.report.files += 1;
         let f = self.files.get_mut(path).expect("scanned");
         f.id = Some(id);
+        f.ident = ident;
         f.next_id = start;
         f.resumed = start > 0;
-        Ok(true)
+        Ok(())
     }
 
     /// Hashes the chunks, decodes the changed ones, publishes rows and dead letters.
@@ -434,4 +417,45 @@ impl EvtxFollower {
         }
         Ok(())
     }
+}
+
+/// What a file is known by: [`IDENTITY_MAGIC`], chunk 0's first record id and the header
+/// of its first record (id and written time). `None` while chunk 0 holds no record.
+fn identity(file: &mut File) -> std::io::Result<Option<Vec<u8>>> {
+    let mut chunk0 = vec![0u8; 512 + 24];
+    file.seek(SeekFrom::Start(FILE_HEADER_SIZE as u64))?;
+    file.read_exact(&mut chunk0)?;
+    let mut ident = Vec::with_capacity(IDENTITY_LEN);
+    ident.extend_from_slice(IDENTITY_MAGIC);
+    match read_chunk_header(&chunk0) {
+        Ok(Some(ch)) => {
+            if chunk0[512..516] != *b"\x2a\x2a\x00\x00" {
+                return Ok(None);
+            }
+            ident.extend_from_slice(&ch.first_record_id.to_le_bytes());
+            ident.extend_from_slice(&chunk0[512..512 + 24]);
+        }
+        _ if chunk0[..512].iter().all(|b| *b == 0) => return Ok(None),
+        // A damaged chunk 0: its first bytes, whatever they are.
+        _ => ident.extend_from_slice(&chunk0[..IDENTITY_LEN - IDENTITY_MAGIC.len()]),
+    }
+    Ok(Some(ident))
+}
+
+/// The highest record id the file's chunk headers (or its file header) name.
+fn max_record_id(file: &mut File, size: u64, header: &[u8]) -> std::io::Result<Option<u64>> {
+    let mut max = serversage_parsers::windows::evtx::read_file_header(header)
+        .ok()
+        .and_then(|h| h.next_record_id.checked_sub(1));
+    let mut head = vec![0u8; 512];
+    let mut n = 0;
+    while chunk_offset(n) + CHUNK_SIZE as u64 <= size {
+        file.seek(SeekFrom::Start(chunk_offset(n)))?;
+        file.read_exact(&mut head)?;
+        if let Ok(Some(c)) = read_chunk_header(&head) {
+            max = Some(max.map_or(c.last_record_id, |m| m.max(c.last_record_id)));
+        }
+        n += 1;
+    }
+    Ok(max)
 }
