@@ -5,6 +5,7 @@
 mod db_mysql;
 mod db_postgres;
 mod gc;
+mod gc_follow;
 mod harness;
 mod import;
 mod kmsg;
