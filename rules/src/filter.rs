@@ -10,7 +10,9 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::DFSchema;
 use datafusion::common::tree_node::TreeNode;
+use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{Expr, ExprSchemable, Volatility};
+use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
 use serversage_parsers::EventKind;
@@ -163,6 +165,16 @@ fn compile_expr(
     // The logical type is checked first: it gives the clearer message for a mistyped
     // expression; the physical type is what evaluation will really produce.
     expr.get_type(&df_schema)
+        .map_err(|e| clean(e.to_string()))?;
+    // Some functions exist only logically and are rewritten by the simplifier (COALESCE
+    // becomes CASE), as a query's optimizer would do before planning.
+    let simplifier = ExprSimplifier::new(
+        SimplifyContext::builder()
+            .with_schema(Arc::new(df_schema.clone()))
+            .build(),
+    );
+    let expr = simplifier
+        .simplify(expr)
         .map_err(|e| clean(e.to_string()))?;
     let physical = SESSION
         .create_physical_expr(expr, &df_schema)

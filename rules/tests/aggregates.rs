@@ -50,7 +50,7 @@ fn value_and_group_expressions() {
     let mut rs = ruleset(&[r#"
         name = "by_prefix"
         kind = "kernel"
-        group_by = ["left(message, 3) AS prefix"]
+        group_by = ["COALESCE(left(message, 3), '-') AS prefix"]
         window = { size = "1m" }
         aggregate = { fn = "max", column = "uptime_seconds * 2" }
         metric = { name = "doubled_max", type = "gauge" }

@@ -19,15 +19,15 @@ use crate::harness::*;
 
 /// One fingerprint's figures.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-struct Class {
-    count: u64,
-    total_us: i64,
-    max_us: i64,
-    id: String,
+pub(crate) struct Class {
+    pub(crate) count: u64,
+    pub(crate) total_us: i64,
+    pub(crate) max_us: i64,
+    pub(crate) id: String,
 }
 
 /// Fingerprint (raw bytes) → figures.
-type Classes = BTreeMap<Vec<u8>, Class>;
+pub(crate) type Classes = BTreeMap<Vec<u8>, Class>;
 
 /// pt-query-digest's JSON prints a fingerprint's first 5000 characters (bytes here).
 const PT_FINGERPRINT_CHARS: usize = 5000;
@@ -602,6 +602,8 @@ fn a_real_mariadb_slow_log_agrees_with_pt_query_digest() {
         &stored_classes(&data, "mariadb"),
         &expected,
     );
+    // The same log followed live: the db pack's metrics and alerts.
+    crate::db_rules::db_pack_on_a_followed_log(dir.path(), &log_path, &data, &expected);
 
     // What the log says about single statements, checked in the store.
     let one = |sql: &str| {

@@ -4,6 +4,7 @@
 
 mod db_mysql;
 mod db_postgres;
+mod db_rules;
 mod gc;
 mod gc_follow;
 mod harness;
