@@ -1,5 +1,6 @@
 //! A `listen` source: real Winlogbeat JSON (../shared/samples/windows/winlogbeat, read in
-//! place) sent over TCP and POSTed over HTTP to the same port of `serversage run`; the
+//! place) sent over TCP (twice: at once, and after 3 s of silence on a connection opened
+//! early) and POSTed over HTTP to the same port of `serversage run`; the
 //! rows in SQL must be what `serversage parse --format winlogbeat-json` gives for the same
 //! bytes, malformed records included (as dead letters, and in the HTTP reply's count).
 
@@ -143,6 +144,12 @@ fn winlogbeat_json_over_tcp_and_http_gives_the_rows_of_parse() {
     assert_eq!(want_malformed.len(), 1, "the cut line");
 
     let run = Running::start(&cfg);
+    // A forwarder that connects early and stays silent for a while is still read.
+    let mut early = wait_for(Duration::from_secs(30), || {
+        TcpStream::connect(("127.0.0.1", port)).ok()
+    })
+    .expect("the listener accepts");
+    let silent_since = std::time::Instant::now();
     // TCP: one connection, written in small pieces (records cut across reads), then closed.
     let mut s = wait_for(Duration::from_secs(30), || {
         TcpStream::connect(("127.0.0.1", port)).ok()
@@ -168,7 +175,12 @@ fn winlogbeat_json_over_tcp_and_http_gives_the_rows_of_parse() {
     g.read_to_string(&mut resp).unwrap();
     assert!(resp.starts_with("HTTP/1.1 405"), "{resp}");
 
-    let total = 2 * want.len() as i64;
+    std::thread::sleep(Duration::from_secs(3).saturating_sub(silent_since.elapsed()));
+    early.write_all(&bytes).unwrap();
+    drop(early);
+
+    let streams = 3;
+    let total = streams * want.len() as i64;
     let rows = wait_for(Duration::from_secs(30), || {
         if !data.join("windows_events").exists() {
             return None;
@@ -190,7 +202,7 @@ fn winlogbeat_json_over_tcp_and_http_gives_the_rows_of_parse() {
          provider, computer, outcome, user_data_name FROM windows_events \
          ORDER BY source_offset",
     );
-    let mut want_keys: Vec<Value> = want.iter().flat_map(|r| [key(r), key(r)]).collect();
+    let mut want_keys: Vec<Value> = want.iter().flat_map(|r| [key(r), key(r), key(r)]).collect();
     want_keys.sort_by_key(|v| v["source_offset"].as_u64());
     let got_keys: Vec<Value> = got.iter().map(key).collect();
     assert_eq!(got_keys, want_keys);
@@ -199,7 +211,11 @@ fn winlogbeat_json_over_tcp_and_http_gives_the_rows_of_parse() {
         &data,
         "SELECT source, format, source_offset FROM dead_letters",
     );
-    assert_eq!(dead.len(), 2 * want_malformed.len(), "{dead:?}");
+    assert_eq!(
+        dead.len(),
+        streams as usize * want_malformed.len(),
+        "{dead:?}"
+    );
     for d in &dead {
         assert_eq!(d["source"], "fwd");
         assert_eq!(d["format"], "winlogbeat-json");

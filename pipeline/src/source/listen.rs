@@ -193,7 +193,7 @@ impl ListenSource {
                 let (shared, http_tx, threads) =
                     (shared.clone(), http_tx.clone(), threads2.clone());
                 tokio::spawn(async move {
-                    match sniff(&stream).await {
+                    match sniff(&stream, &shared.shutdown).await {
                         Some(true) => {
                             let _ = http_tx.send((stream, peer)).await;
                         }
@@ -228,42 +228,33 @@ impl ListenSource {
     }
 }
 
-/// `Some(true)` for HTTP, `Some(false)` for a raw stream, `None` if it closed unread.
-async fn sniff(stream: &TcpStream) -> Option<bool> {
+/// `Some(true)` for HTTP, `Some(false)` for a raw stream, `None` if it closed unread or
+/// the pipeline stops first. A connection may stay silent for long (a forwarder connects
+/// before it has events); only a prefix of a method name waits at most 2 s for more.
+async fn sniff(stream: &TcpStream, shutdown: &AtomicBool) -> Option<bool> {
     let mut buf = [0u8; 8];
-    let start = Instant::now();
+    let mut prefix_since: Option<Instant> = None;
     loop {
-        let n = match tokio::time::timeout(Duration::from_millis(100), stream.peek(&mut buf)).await
+        if shutdown.load(Ordering::Relaxed) {
+            return None;
+        }
+        let n = match tokio::time::timeout(Duration::from_millis(200), stream.peek(&mut buf)).await
         {
+            Ok(Ok(0)) | Ok(Err(_)) => return None,
             Ok(Ok(n)) => n,
-            Ok(Err(_)) => return None,
-            Err(_) => 0,
+            Err(_) => continue,
         };
         let seen = &buf[..n];
         if METHODS.iter().any(|m| seen.starts_with(m)) {
             return Some(true);
         }
-        let maybe = METHODS
-            .iter()
-            .any(|m| m.starts_with(seen) && seen.len() < m.len());
-        if n > 0 && !maybe {
+        if !METHODS.iter().any(|m| m.starts_with(seen)) {
             return Some(false);
         }
-        if start.elapsed() > Duration::from_secs(2) {
-            return (n > 0).then_some(false);
+        if prefix_since.get_or_insert_with(Instant::now).elapsed() > Duration::from_secs(2) {
+            return Some(false);
         }
-        if n == 0 {
-            // Closed, or nothing yet: readable() tells which.
-            if tokio::time::timeout(Duration::from_millis(100), stream.readable())
-                .await
-                .is_ok()
-                && stream.peek(&mut buf).await.ok()? == 0
-            {
-                return None;
-            }
-        } else {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
