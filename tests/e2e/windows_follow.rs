@@ -130,6 +130,20 @@ fn a_growing_evtx_file_is_followed_by_record_id_across_restarts() {
     assert_eq!(want2, want1 + 30);
     assert_eq!(settle(&data, want2), (want2, want2), "stage 2");
 
+    // Stage 2b: a copy caught while record 31 was half written, completed a moment later:
+    // the torn record is neither a row nor a dead letter, and is read once complete.
+    let mut torn = partial_chunk(&sample, 10, 31);
+    let end = u32::from_le_bytes(torn[48..52].try_into().unwrap()) as usize;
+    let last = u32::from_le_bytes(torn[44..48].try_into().unwrap()) as usize;
+    torn[last + (end - last) / 2..end].fill(0);
+    let at = stage.len() - CHUNK;
+    stage[at..].copy_from_slice(&torn);
+    publish(&live, &stage);
+    std::thread::sleep(Duration::from_millis(700));
+    stage[at..].copy_from_slice(&partial_chunk(&sample, 10, 31));
+    publish(&live, &stage);
+    assert_eq!(settle(&data, want2 + 1), (want2 + 1, want2 + 1), "stage 2b");
+
     // Stage 3: the same chunk filled in place (same size, more records).
     let filled = sample[HEADER + 10 * CHUNK..HEADER + 11 * CHUNK].to_vec();
     stage[HEADER + 10 * CHUNK..].copy_from_slice(&filled);

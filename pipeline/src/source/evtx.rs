@@ -18,7 +18,10 @@
 //!
 //! Chunks whose every record is at or below the checkpoint are not decoded, except the
 //! newest chunk (the one being written, whose header may lag behind its records). A
-//! trailing chunk shorter than 64 KiB is being appended: it waits. Damaged chunks give
+//! trailing chunk shorter than 64 KiB is being appended: it waits. While the file is still
+//! changing (modified in the last 2 s), a newest chunk that does not read cleanly (a record
+//! caught half-written) is dropped whole and read again at the next poll; once the file
+//! settles, its failures are dead letters like any chunk's. Damaged chunks give
 //! their dead letters when first read; after a restart, unreadable chunks are not reported
 //! again. Imports (`serversage import`) read .evtx files whole through the file source.
 
@@ -212,7 +215,7 @@ impl EvtxFollower {
             let max_id = max_record_id(&mut file, size, &header)?;
             self.identify(path, ident, max_id)?;
         }
-        self.pass(path, &mut file, &header, size)?;
+        self.pass(path, &mut file, &header, size, settled)?;
         let f = self.files.get_mut(path).expect("scanned");
         f.stamp = Some(stamp);
         f.passes += 1;
@@ -260,6 +263,7 @@ impl EvtxFollower {
         file: &mut File,
         header: &[u8],
         size: u64,
+        settled: bool,
     ) -> anyhow::Result<()> {
         let whole = (size - FILE_HEADER_SIZE as u64) / CHUNK_SIZE as u64;
         let labels = self.labels();
@@ -379,6 +383,23 @@ impl EvtxFollower {
                 offset: at,
                 ingest_ts_us: now,
             };
+            if Some(*n) == newest && !settled {
+                // The chunk being written may end in a record caught half-written: tried
+                // on its own, and if it fails while the file is still changing, nothing of
+                // it is kept and it is read again at the next poll.
+                let mut trial =
+                    EvtxDecoder::new(self.ctx.clone()).skip_through_record_id(threshold);
+                let r = trial.decode(&self.buf, &meta);
+                if r.is_err() {
+                    self.files.get_mut(path).expect("scanned").hashes.remove(n);
+                    continue;
+                }
+                publish(&mut decoder, &mut dead, next_id)?;
+                events += trial.pending_rows() as u64;
+                next_id = next_id.max(trial.last_record_id().map_or(0, |l| l + 1));
+                publish(&mut trial, &mut dead, next_id)?;
+                continue;
+            }
             let before = decoder.pending_rows();
             let r = decoder.decode(&self.buf, &meta);
             events += (decoder.pending_rows() - before) as u64;
