@@ -230,3 +230,79 @@ fn winlogbeat_json_over_tcp_and_http_gives_the_rows_of_parse() {
         "{m}"
     );
 }
+
+#[test]
+fn rendered_event_xml_over_tcp_gives_the_rows_of_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let cfg = dir.path().join("serversage.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = \"data\"\n[store]\nflush_interval = \"1s\"\n\
+             [[sources]]\nname = \"wef\"\nformat = \"windows-xml\"\n\
+             listen = \"127.0.0.1:{port}\"\n"
+        ),
+    )
+    .unwrap();
+    // system.evtx as evtx_dump renders it: 1881 events, multi-line XML documents.
+    let out = std::process::Command::new("evtx_dump")
+        .args(["-o", "xml", "--dont-show-record-number", "-t", "1"])
+        .arg(shared("windows/evtx/system.evtx"))
+        .output()
+        .expect("evtx_dump on PATH (cargo install evtx --version 0.15.1; tests/setup.sh)");
+    let bytes = out.stdout;
+    let f = dir.path().join("system.xml");
+    std::fs::write(&f, &bytes).unwrap();
+    let parsed = bin()
+        .args(["parse", "--format", "windows-xml", "--host", "h"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let mut want: Vec<(u64, u64)> = text(&parsed.stdout)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["source_offset"].as_u64().unwrap(),
+                v["record_id"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    want.sort();
+    assert_eq!(want.len(), 1881);
+
+    let run = Running::start(&cfg);
+    let mut s = wait_for(Duration::from_secs(30), || {
+        TcpStream::connect(("127.0.0.1", port)).ok()
+    })
+    .expect("the listener accepts");
+    for piece in bytes.chunks(64 * 1024 + 17) {
+        s.write_all(piece).unwrap();
+    }
+    drop(s);
+    let n = wait_for(Duration::from_secs(60), || {
+        if !data.join("windows_events").exists() {
+            return None;
+        }
+        let n = sql_num(&data, "SELECT count(*) FROM windows_events");
+        (n >= want.len() as i64).then_some(n)
+    });
+    run.stop();
+    assert_eq!(n, Some(want.len() as i64));
+    let got: Vec<(u64, u64)> = sql_json(
+        &data,
+        "SELECT source_offset, record_id FROM windows_events ORDER BY source_offset",
+    )
+    .iter()
+    .map(|v| {
+        (
+            v["source_offset"].as_u64().unwrap(),
+            v["record_id"].as_u64().unwrap(),
+        )
+    })
+    .collect();
+    assert_eq!(got, want);
+    assert_eq!(sql_num(&data, "SELECT count(*) FROM dead_letters"), 0);
+}
