@@ -245,8 +245,8 @@ fn config_errors(errs: &[serversage_rules::ConfigError]) -> anyhow::Error {
 /// What a source thread runs.
 type SourceRun = Box<dyn FnOnce() -> anyhow::Result<SourceReport> + Send>;
 
-/// Sources whose positions are not byte offsets of files: a listener (`listen`) or a
-/// followed .evtx glob (record ids). `None`: a plain file source.
+/// Sources whose positions are not byte offsets of files: a listener (`listen`) or .evtx
+/// files (record ids, followed or imported). `None`: a plain file source.
 fn record_source(
     s: &FileSourceOptions,
     checkpoints: &Arc<Mutex<Checkpoints>>,
@@ -254,7 +254,7 @@ fn record_source(
     metrics: &Arc<Metrics>,
     opts: &RunOptions,
 ) -> Option<SourceRun> {
-    use crate::source::{EvtxFollower, ListenSource, is_evtx_follow};
+    use crate::source::{EvtxFollower, ListenSource, reads_evtx};
     if let Some(addr) = s.listen {
         let src = ListenSource::new(
             s.clone(),
@@ -265,7 +265,7 @@ fn record_source(
         );
         return Some(Box::new(move || src.run()));
     }
-    if is_evtx_follow(s) {
+    if reads_evtx(s) {
         let src = EvtxFollower::new(
             s.clone(),
             checkpoints.clone(),

@@ -233,3 +233,45 @@ fn glob_files(pattern: &Path) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+#[test]
+fn an_imported_log_is_followed_from_where_the_import_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let data = dir.path().join("data");
+    let sample = std::fs::read(shared("windows/evtx/security.evtx")).unwrap();
+    let live = logs.join("Security.evtx");
+    // Last week's export (the first 10 chunks) is imported ...
+    publish(&live, &sample[..HEADER + 10 * CHUNK]);
+    let imported = dump_count(&live);
+    let import = |what: &str| {
+        let out = ok(&[
+            "import",
+            "--format",
+            "evtx",
+            "--data",
+            data.to_str().unwrap(),
+            live.to_str().unwrap(),
+        ]);
+        let stderr = text(&out.stderr);
+        eprintln!("{what}: {stderr}");
+        stderr
+    };
+    import("first import");
+    assert_eq!(rows(&data), (imported, imported));
+    // ... then the live log, grown since, is followed: only the newer records are added.
+    publish(&live, &sample);
+    let want = dump_count(&live);
+    let cfg = config(
+        dir.path(),
+        &[logs.join("*.evtx").to_string_lossy().into_owned()],
+    );
+    let run = Running::start(&cfg);
+    assert_eq!(settle(&data, want), (want, want), "import, then run");
+    run.stop();
+    // And importing it again adds nothing.
+    let stderr = import("second import");
+    assert!(stderr.contains("already stored"), "{stderr}");
+    assert_eq!(rows(&data), (want, want));
+}

@@ -1,4 +1,4 @@
-//! The `.evtx` follower: globs of Windows event log files, followed by record id.
+//! The `.evtx` source: globs of Windows event log files, followed (or imported) by record id.
 //!
 //! An .evtx file does not grow by appending bytes: Windows fills the last 64 KiB chunk in
 //! place, appends chunks, rewrites the file header (`next_record_id`, last chunk) and, once
@@ -23,7 +23,12 @@
 //! caught half-written) is dropped whole and read again at the next poll; once the file
 //! settles, its failures are dead letters like any chunk's. Damaged chunks give
 //! their dead letters when first read; after a restart, unreadable chunks are not reported
-//! again. Imports (`serversage import`) read .evtx files whole through the file source.
+//! again.
+//!
+//! `serversage import` goes through the same code, one pass per file: the cut last chunk
+//! of a truncated file is read too (a `truncated` dead letter beside its rows), a file
+//! whose records are all stored is reported as already stored, and a log imported once
+//! and followed later (or the reverse) shares its checkpoint.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -61,9 +66,9 @@ const IDENTITY_LEN: usize = 16 + 8 + 24;
 const SETTLE: Duration = Duration::from_secs(2);
 const POLL: Duration = Duration::from_millis(250);
 
-/// Whether a source is an .evtx source to follow by record id.
-pub fn is_evtx_follow(opts: &FileSourceOptions) -> bool {
-    opts.format == "evtx" && opts.follow
+/// Whether a source reads .evtx files (followed by `run`, read once by `import`).
+pub fn reads_evtx(opts: &FileSourceOptions) -> bool {
+    opts.format == "evtx"
 }
 
 #[derive(Default)]
@@ -132,8 +137,18 @@ impl EvtxFollower {
         vec![("source", self.opts.name.clone())]
     }
 
-    /// Runs until shutdown.
+    /// Runs until shutdown (follow), or reads each file once (import).
     pub fn run(mut self) -> anyhow::Result<SourceReport> {
+        if !self.opts.follow {
+            self.scan()?;
+            let mut paths: Vec<PathBuf> = self.files.keys().cloned().collect();
+            paths.sort();
+            for p in paths {
+                self.poll(&p)
+                    .map_err(|e| anyhow::anyhow!("{}: {e:#}", p.display()))?;
+            }
+            return Ok(self.report);
+        }
         let mut last_scan: Option<Instant> = None;
         loop {
             if last_scan.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
@@ -184,22 +199,27 @@ impl EvtxFollower {
     fn poll(&mut self, path: &PathBuf) -> anyhow::Result<()> {
         let md = std::fs::metadata(path)?;
         let size = md.len();
-        if size < (FILE_HEADER_SIZE + CHUNK_SIZE) as u64 {
+        let follow = self.opts.follow;
+        if follow && size < (FILE_HEADER_SIZE + CHUNK_SIZE) as u64 {
             return Ok(()); // No whole chunk yet.
         }
         let mtime = i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec());
         let stamp = (size, mtime, md.ino());
         let now_ns = i128::from(now_us()) * 1000;
-        let settled = now_ns - mtime > SETTLE.as_nanos() as i128;
+        // An import reads what is there, as it is.
+        let settled = !follow || now_ns - mtime > SETTLE.as_nanos() as i128;
         let f = self.files.get(path).expect("scanned");
         if f.stamp == Some(stamp) && settled {
             return Ok(());
         }
         let mut file = File::open(path)?;
-        let mut header = vec![0u8; FILE_HEADER_SIZE];
+        let mut header = vec![0u8; FILE_HEADER_SIZE.min(size as usize)];
         file.read_exact(&mut header)?;
-        let Some(ident) = identity(&mut file)? else {
-            return Ok(()); // Chunk 0 has no record yet.
+        let ident = match identity(&mut file, size)? {
+            Some(i) => i,
+            None if follow => return Ok(()), // Chunk 0 has no record yet.
+            // Nothing to know it by (no record in chunk 0, a cut file): read, not checkpointed.
+            None => Vec::new(),
         };
         let f = self.files.get_mut(path).expect("scanned");
         if f.id.is_some() && f.ident != ident {
@@ -215,8 +235,11 @@ impl EvtxFollower {
             let max_id = max_record_id(&mut file, size, &header)?;
             self.identify(path, ident, max_id)?;
         }
-        self.pass(path, &mut file, &header, size, settled)?;
+        let emitted = self.pass(path, &mut file, &header, size, settled)?;
         let f = self.files.get_mut(path).expect("scanned");
+        if !follow && f.resumed && emitted == 0 {
+            self.report.already_stored.push(path.clone());
+        }
         f.stamp = Some(stamp);
         f.passes += 1;
         Ok(())
@@ -226,6 +249,12 @@ impl EvtxFollower {
     /// for a log that wrapped, from the path's last checkpoint when the file's ids reach it.
     fn identify(&mut self, path: &Path, ident: Vec<u8>, max_id: Option<u64>) -> anyhow::Result<()> {
         let path_s = path.to_string_lossy().into_owned();
+        if ident.is_empty() {
+            let f = self.files.get_mut(path).expect("scanned");
+            f.id = Some(format!("evtx-unidentified:{path_s}"));
+            self.report.files += 1;
+            return Ok(());
+        }
         let mut cps = self.checkpoints.lock().expect("checkpoint lock");
         let known = cps.find(&ident, &path_s).map(|e| e.offset);
         let continued = known.is_none().then(|| {
@@ -247,7 +276,9 @@ impl EvtxFollower {
         };
         let id = cps.register(&ident, &path_s, &self.opts.name, start);
         drop(cps);
-        self.report.files += 1;
+        if self.opts.follow || known.is_none() {
+            self.report.files += 1;
+        }
         let f = self.files.get_mut(path).expect("scanned");
         f.id = Some(id);
         f.ident = ident;
@@ -264,8 +295,15 @@ impl EvtxFollower {
         header: &[u8],
         size: u64,
         settled: bool,
-    ) -> anyhow::Result<()> {
-        let whole = (size - FILE_HEADER_SIZE as u64) / CHUNK_SIZE as u64;
+    ) -> anyhow::Result<u64> {
+        let body = size.saturating_sub(FILE_HEADER_SIZE as u64);
+        let whole = body / CHUNK_SIZE as u64;
+        // A cut last chunk is being appended (follow: it waits) or truncated (import: read).
+        let tail = if self.opts.follow {
+            0
+        } else {
+            (body % CHUNK_SIZE as u64) as usize
+        };
         let labels = self.labels();
         let f = self.files.get_mut(path).expect("scanned");
         let threshold = f.next_id.checked_sub(1);
@@ -281,7 +319,7 @@ impl EvtxFollower {
             if f.hashes.insert(n, h) == Some(h) {
                 continue;
             }
-            if self.buf[..512].iter().all(|b| *b == 0) {
+            if self.buf.iter().all(|b| *b == 0) {
                 f.ranges.remove(&n);
                 continue;
             }
@@ -295,6 +333,19 @@ impl EvtxFollower {
                     changed.push((n, None));
                 }
             }
+        }
+        if tail > 0 {
+            file.read_exact(&mut self.buf[..tail])?;
+            read += tail as u64;
+            let first = match read_chunk_header(&self.buf[..tail]) {
+                Ok(Some(c)) if tail >= 512 => {
+                    f.ranges
+                        .insert(whole, (c.first_record_id, c.last_record_id));
+                    Some(c.first_record_id)
+                }
+                _ => None,
+            };
+            changed.push((whole, first));
         }
         // The newest chunk may hold records its header does not count yet.
         let newest = f
@@ -377,8 +428,10 @@ impl EvtxFollower {
         };
         for (n, _) in &changed {
             let at = chunk_offset(*n);
+            let len = if *n == whole { tail } else { CHUNK_SIZE };
             file.seek(SeekFrom::Start(at))?;
-            file.read_exact(&mut self.buf)?;
+            file.read_exact(&mut self.buf[..len])?;
+            let chunk = &self.buf[..len];
             let meta = RecordMeta {
                 offset: at,
                 ingest_ts_us: now,
@@ -389,7 +442,7 @@ impl EvtxFollower {
                 // it is kept and it is read again at the next poll.
                 let mut trial =
                     EvtxDecoder::new(self.ctx.clone()).skip_through_record_id(threshold);
-                let r = trial.decode(&self.buf, &meta);
+                let r = trial.decode(chunk, &meta);
                 if r.is_err() {
                     self.files.get_mut(path).expect("scanned").hashes.remove(n);
                     continue;
@@ -401,10 +454,10 @@ impl EvtxFollower {
                 continue;
             }
             let before = decoder.pending_rows();
-            let r = decoder.decode(&self.buf, &meta);
+            let r = decoder.decode(chunk, &meta);
             events += (decoder.pending_rows() - before) as u64;
             if let Err(e) = r {
-                err(&mut dead, &self.buf, &meta, e);
+                err(&mut dead, chunk, &meta, e);
             }
             next_id = next_id.max(decoder.last_record_id().map_or(0, |l| l + 1));
             if decoder.pending_rows() + dead.len() >= BATCH_ROWS {
@@ -424,8 +477,10 @@ impl EvtxFollower {
                 ("kind", EventKind::Windows.name().to_string()),
             ])
             .inc_by(events);
+        let mut emitted = events;
         for (kind, n) in errors {
             self.report.errors += n;
+            emitted += n;
             self.metrics
                 .pipeline
                 .parse_errors
@@ -436,13 +491,16 @@ impl EvtxFollower {
                 ])
                 .inc_by(n);
         }
-        Ok(())
+        Ok(emitted)
     }
 }
 
 /// What a file is known by: [`IDENTITY_MAGIC`], chunk 0's first record id and the header
 /// of its first record (id and written time). `None` while chunk 0 holds no record.
-fn identity(file: &mut File) -> std::io::Result<Option<Vec<u8>>> {
+fn identity(file: &mut File, size: u64) -> std::io::Result<Option<Vec<u8>>> {
+    if size < (FILE_HEADER_SIZE + 512 + 24) as u64 {
+        return Ok(None);
+    }
     let mut chunk0 = vec![0u8; 512 + 24];
     file.seek(SeekFrom::Start(FILE_HEADER_SIZE as u64))?;
     file.read_exact(&mut chunk0)?;

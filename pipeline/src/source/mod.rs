@@ -9,7 +9,7 @@ mod kmsg;
 mod listen;
 
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoints, Entry};
-pub use evtx::{EvtxFollower, is_evtx_follow};
+pub use evtx::{EvtxFollower, reads_evtx};
 pub use file::{FileSource, FileSourceOptions, SourceReport};
 pub use fingerprint::{HEAD_BYTES, fnv1a64};
 pub use kmsg::{KmsgSource, kmsg_device};
