@@ -313,11 +313,14 @@ impl EvtxFollower {
         for n in 0..whole {
             file.read_exact(&mut self.buf)?;
             read += CHUNK_SIZE as u64;
-            let mut h = std::hash::DefaultHasher::new();
-            h.write(&self.buf);
-            let h = h.finish();
-            if f.hashes.insert(n, h) == Some(h) {
-                continue;
+            if self.opts.follow {
+                // An import reads each file once: nothing to compare with.
+                let mut h = std::hash::DefaultHasher::new();
+                h.write(&self.buf);
+                let h = h.finish();
+                if f.hashes.insert(n, h) == Some(h) {
+                    continue;
+                }
             }
             if self.buf.iter().all(|b| *b == 0) {
                 f.ranges.remove(&n);
