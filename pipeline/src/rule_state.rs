@@ -24,7 +24,10 @@ pub fn load(data_dir: &Path) -> KnownGroups {
     let p = path(data_dir);
     match std::fs::read(&p) {
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            tracing::warn!("{}: ignored ({e}); new-group alerts start afresh", p.display());
+            tracing::warn!(
+                "{}: ignored ({e}); new-group alerts start afresh",
+                p.display()
+            );
             KnownGroups::new()
         }),
         Err(_) => KnownGroups::new(),
@@ -85,7 +88,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(load(dir.path()).is_empty());
         let mut g = KnownGroups::new();
-        g.insert("DbNewSlowFingerprint".into(), vec![vec!["a".into(), "b".into()]]);
+        g.insert(
+            "DbNewSlowFingerprint".into(),
+            vec![vec!["a".into(), "b".into()]],
+        );
         write_atomic(&path(dir.path()), &g).unwrap();
         assert_eq!(load(dir.path()), g);
         std::fs::write(path(dir.path()), b"{not json").unwrap();

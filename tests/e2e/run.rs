@@ -129,7 +129,10 @@ fn run_follows_files_derives_metrics_and_alerts_and_resumes_after_restart() {
         &data,
         "SELECT count(*) FROM kernel_events WHERE class IS NOT NULL",
     );
-    assert!(classified >= 3, "the sample has a segfault, an OOM report and a hung task");
+    assert!(
+        classified >= 3,
+        "the sample has a segfault, an OOM report and a hung task"
+    );
     assert_eq!(
         series_sum(&m, "serversage_kernel_events_total"),
         classified as f64

@@ -8,7 +8,8 @@ fn the_shipped_config_is_valid() {
         repo().join("serversage.toml").to_str().unwrap(),
     ]);
     assert!(
-        text(&out.stdout).contains("ok (1 sources; 13 rules: 10 from the packs [kernel], 3 of the file)"),
+        text(&out.stdout)
+            .contains("ok (1 sources; 13 rules: 10 from the packs [kernel], 3 of the file)"),
         "{}",
         text(&out.stdout)
     );
