@@ -177,7 +177,7 @@ impl Topology {
                 source_threads.push((name, spawn("source", move || src.run())?));
                 continue;
             }
-            if let Some(run) = record_source(&s, &checkpoints, &bus, &metrics, &opts) {
+            if let Some(run) = record_source(&s, &checkpoints, &bus, &metrics, &opts)? {
                 source_threads.push((name, spawn("source", run)?));
                 continue;
             }
@@ -253,17 +253,17 @@ fn record_source(
     bus: &crate::bus::Bus,
     metrics: &Arc<Metrics>,
     opts: &RunOptions,
-) -> Option<SourceRun> {
+) -> anyhow::Result<Option<SourceRun>> {
     use crate::source::{EvtxFollower, ListenSource, reads_evtx};
     if let Some(addr) = s.listen {
-        let src = ListenSource::new(
+        let src = ListenSource::bind(
             s.clone(),
             addr,
             bus.clone(),
             metrics.clone(),
             opts.shutdown.clone(),
-        );
-        return Some(Box::new(move || src.run()));
+        )?;
+        return Ok(Some(Box::new(move || src.run())));
     }
     if reads_evtx(s) {
         let src = EvtxFollower::new(
@@ -274,9 +274,9 @@ fn record_source(
             opts.shutdown.clone(),
             opts.progress.clone(),
         );
-        return Some(Box::new(move || src.run()));
+        return Ok(Some(Box::new(move || src.run())));
     }
-    None
+    Ok(None)
 }
 
 fn spawn<T: Send + 'static>(

@@ -306,3 +306,48 @@ fn rendered_event_xml_over_tcp_gives_the_rows_of_parse() {
     assert_eq!(got, want);
     assert_eq!(sql_num(&data, "SELECT count(*) FROM dead_letters"), 0);
 }
+
+#[test]
+fn a_taken_port_stops_run_at_start_naming_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let cfg = dir.path().join("serversage.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = \"data\"\n[[sources]]\nname = \"fwd\"\nformat = \"nxlog-json\"\n\
+             listen = \"127.0.0.1:{port}\"\n"
+        ),
+    )
+    .unwrap();
+    let mut child = bin()
+        .args([
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_for(Duration::from_secs(30), || child.try_wait().unwrap());
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.is_some_and(|s| !s.success()), "{stderr}");
+    assert!(
+        stderr.contains(&format!("source `fwd`: cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    drop(taken);
+}

@@ -113,21 +113,29 @@ impl Shared {
 
 /// A running listener source.
 pub struct ListenSource {
-    addr: SocketAddr,
+    listener: std::net::TcpListener,
     shared: Arc<Shared>,
 }
 
 impl ListenSource {
-    /// A listener on `addr` publishing to `bus`.
-    pub fn new(
+    /// Binds `addr` now (so that a taken port stops the pipeline before it starts) for a
+    /// source publishing to `bus`.
+    pub fn bind(
         opts: FileSourceOptions,
         addr: SocketAddr,
         bus: Bus,
         metrics: Arc<Metrics>,
         shutdown: Arc<AtomicBool>,
-    ) -> ListenSource {
-        ListenSource {
-            addr,
+    ) -> anyhow::Result<ListenSource> {
+        let listener = std::net::TcpListener::bind(addr).with_context(|| {
+            format!(
+                "source `{}`: cannot listen on {addr} (its `listen`)",
+                opts.name
+            )
+        })?;
+        listener.set_nonblocking(true)?;
+        Ok(ListenSource {
+            listener,
             shared: Arc::new(Shared {
                 opts,
                 bus,
@@ -136,7 +144,7 @@ impl ListenSource {
                 report: Mutex::new(SourceReport::default()),
                 connections: AtomicU64::new(0),
             }),
-        }
+        })
     }
 
     /// Serves until shutdown; then waits for the open TCP streams to finish.
@@ -151,9 +159,7 @@ impl ListenSource {
         let threads: Arc<Mutex<Vec<std::thread::JoinHandle<()>>>> = Default::default();
         let threads2 = threads.clone();
         rt.block_on(async move {
-            let listener = TcpListener::bind(self.addr)
-                .await
-                .with_context(|| format!("source {name}: cannot listen on {}", self.addr))?;
+            let listener = TcpListener::from_std(self.listener)?;
             let bound = listener.local_addr()?;
             eprintln!("serversage: source {name} listening on {bound} (tcp and http)");
             let (http_tx, http_rx) = tokio::sync::mpsc::channel::<(TcpStream, SocketAddr)>(64);
