@@ -7,6 +7,7 @@ mod db_postgres;
 mod db_rules;
 mod gc;
 mod gc_follow;
+mod gc_rules;
 mod harness;
 mod import;
 mod kmsg;
