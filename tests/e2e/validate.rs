@@ -9,7 +9,7 @@ fn the_shipped_config_is_valid() {
     ]);
     assert!(
         text(&out.stdout)
-            .contains("ok (1 sources; 13 rules: 10 from the packs [kernel], 3 of the file)"),
+            .contains("ok (2 sources; 23 rules: 20 from the packs [kernel, gc], 3 of the file)"),
         "{}",
         text(&out.stdout)
     );
