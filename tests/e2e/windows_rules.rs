@@ -82,6 +82,9 @@ group_by = ["computer"]
 window = { size = "1m", idle_flush = "2s" }
 aggregate = { fn = "count" }
 alert = { op = ">=", threshold = 1, severity = "critical" }
+
+[packs.windows]
+idle_flush = "2s"
 "#;
     std::fs::create_dir_all(dir.join("logs")).unwrap();
     let p = dir.join("serversage.toml");
@@ -163,6 +166,7 @@ fn failed_logon_bursts_and_log_clearing_fire_and_resolve() {
         .then_some(all)
     })
     .unwrap_or_else(|| panic!("alerts did not fire: {:#?}", transitions(&alerts_log)));
+    check_pack(&alerts_log, &failed);
     let burst = find(&firing, "UserFailedLogonBurst", "firing", "WIN-L0ZZQ76PMUF").unwrap();
     assert_eq!(burst["value"], 20.0);
     assert_eq!(burst["summary"], "20 failed logons on WIN-L0ZZQ76PMUF");
@@ -251,4 +255,70 @@ fn failed_logon_bursts_and_log_clearing_fire_and_resolve() {
         ]
     );
     assert_eq!(sql_num(&data, "SELECT count(*) FROM dead_letters"), 0);
+}
+
+/// `<Data Name="NAME">value</Data>` of a rendered record ("" when empty or absent).
+fn data(record: &str, name: &str) -> String {
+    let open = format!("<Data Name=\"{name}\">");
+    record
+        .find(&open)
+        .map(|at| {
+            let rest = &record[at + open.len()..];
+            rest[..rest.find("</Data>").unwrap_or(0)].to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// The built-in windows pack saw the same replay: its failed-logon alerts fire for every
+/// account and source address with at least 10 of the 20 failures (the pack's default
+/// threshold), counted here from the records' own XML, and the log-clearing alert fires
+/// for the System log (104) and the Security log (1102).
+fn check_pack(alerts_log: &Path, failed: &[String]) {
+    let mut by_account = std::collections::BTreeMap::<String, u32>::new();
+    let mut by_address = std::collections::BTreeMap::<String, u32>::new();
+    for r in failed.iter().cycle().take(20) {
+        let domain = data(r, "TargetDomainName");
+        let user = data(r, "TargetUserName");
+        let account = if domain.is_empty() || domain == "-" {
+            user
+        } else {
+            format!("{domain}\\{user}")
+        };
+        *by_account.entry(account).or_default() += 1;
+        *by_address.entry(data(r, "IpAddress")).or_default() += 1;
+    }
+    let expect = |m: &std::collections::BTreeMap<String, u32>| -> Vec<(String, f64)> {
+        m.iter()
+            .filter(|(_, n)| **n >= 10)
+            .map(|(k, n)| (k.clone(), *n as f64))
+            .collect()
+    };
+    let (accounts, addresses) = (expect(&by_account), expect(&by_address));
+    assert!(!accounts.is_empty() && !addresses.is_empty());
+    let fired = |rule: &str, label: &str| -> Vec<(String, f64)> {
+        let mut v: Vec<(String, f64)> = transitions(alerts_log)
+            .iter()
+            .filter(|a| a["rule"] == rule && a["state"] == "firing")
+            .map(|a| {
+                (
+                    a["labels"][label].as_str().unwrap_or_default().to_string(),
+                    a["value"].as_f64().unwrap_or_default(),
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let pack = wait_for(Duration::from_secs(30), || {
+        let a = fired("WindowsFailedLogonsByAccount", "account");
+        let b = fired("WindowsFailedLogonsByAddress", "address");
+        let c = fired("WindowsLogCleared", "channel");
+        (a.len() >= accounts.len() && b.len() >= addresses.len() && c.len() >= 2)
+            .then_some((a, b, c))
+    })
+    .unwrap_or_else(|| panic!("pack alerts: {:#?}", transitions(alerts_log)));
+    assert_eq!(pack.0, accounts);
+    assert_eq!(pack.1, addresses);
+    let channels: Vec<&str> = pack.2.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(channels, vec!["Security", "System"]);
 }
