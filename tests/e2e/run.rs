@@ -150,6 +150,23 @@ fn run_follows_files_derives_metrics_and_alerts_and_resumes_after_restart() {
         assert_eq!(metric(&m, &series), r[1].parse::<f64>().ok(), "{series}");
     }
 
+    // The boot banner at the start of the sample is a reboot: one firing per minute with one.
+    let boot_minutes = sql_num(
+        &data,
+        "SELECT count(DISTINCT date_trunc('minute', ts)) FROM kernel_events WHERE class = 'boot'",
+    );
+    assert!(
+        boot_minutes >= 1,
+        "the sample starts with the kernel's boot banner"
+    );
+    assert_eq!(
+        sql_num(
+            &data,
+            "SELECT count(*) FROM alerts WHERE rule = 'KernelReboot' AND state = 'firing'"
+        ),
+        boot_minutes
+    );
+
     let total = sql_num(&data, "SELECT count(*) FROM kernel_events");
     assert_eq!(
         total,
