@@ -383,33 +383,3 @@ fn interleaved_output_truncation_and_garbage() {
     assert_eq!(d.dead.len(), 2);
     assert_eq!(d.dead[0].0, 81);
 }
-
-/// Rough throughput: `cargo test --release -p serversage-parsers --test gc_samples -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn throughput() {
-    let mut corpus = Vec::new();
-    let dir = PathBuf::from(std::env::var("GC_LOG_DIR").unwrap_or_else(|_| "/tmp/gclogs".into()));
-    let mut inputs: Vec<Vec<u8>> = vec![
-        std::fs::read(samples_dir().join("SampleSun1_8_0Series-Part2.txt")).unwrap(),
-        std::fs::read(samples_dir().join("SampleSun1_7_0_40PrintGCCause.txt")).unwrap(),
-    ];
-    if let Ok(g1) = std::fs::read(dir.join("g1-full.log")) {
-        inputs.push(g1);
-    }
-    while corpus.len() < 200 << 20 {
-        for i in &inputs {
-            corpus.extend_from_slice(i);
-        }
-    }
-    let t = std::time::Instant::now();
-    let d = decode_bytes(&corpus, 1 << 20);
-    let secs = t.elapsed().as_secs_f64();
-    println!(
-        "{} MiB, {} rows, {} dead in {secs:.3}s: {:.0} MB/s",
-        corpus.len() >> 20,
-        rows(&d),
-        d.dead.len(),
-        corpus.len() as f64 / secs / 1e6
-    );
-}

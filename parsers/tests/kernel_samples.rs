@@ -491,60 +491,6 @@ fn journald_json_clock_and_fields() {
     );
 }
 
-/// Release-mode classification throughput over real text (this machine's dmesg and a
-/// normal boot console log, repeated): `cargo test --release -p serversage-parsers
-/// --test kernel_samples throughput -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn throughput() {
-    let mut base = std::fs::read(repo_path("../sample-logs/kernel/dmesg.log")).unwrap();
-    let boot = std::fs::read(repo_path(
-        "../../shared/samples/kernel/syzkaller-reports/317",
-    ))
-    .unwrap();
-    let start = boot.windows(2).position(|w| w == b"\n\n").unwrap() + 2;
-    base.extend_from_slice(&boot[start..]);
-    let mut input = Vec::new();
-    while input.len() < 64 << 20 {
-        input.extend_from_slice(&base);
-    }
-    let cat = serversage_parsers::kernel::Catalogue::builtin();
-    let lines: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
-    let t = std::time::Instant::now();
-    let mut n = 0usize;
-    for l in &lines {
-        n += usize::from(cat.classify(l).is_some());
-    }
-    let secs = t.elapsed().as_secs_f64();
-    eprintln!(
-        "classify only: {:.0} MB/s ({n} classified of {} lines)",
-        input.len() as f64 / secs / 1e6,
-        lines.len()
-    );
-    // The decode stage as the pipeline runs it: frame, parse, classify, append, finish.
-    let t = std::time::Instant::now();
-    let mut dec = for_format("kernel", &ctx()).unwrap();
-    let (mut pos, mut rows) = (0, 0);
-    while pos < input.len() {
-        let n = dec.frame(&input[pos..], true).unwrap();
-        let meta = RecordMeta {
-            offset: pos as u64,
-            ingest_ts_us: 0,
-        };
-        dec.decode(&input[pos..pos + n], &meta).unwrap();
-        pos += n;
-        if dec.pending_rows() >= 8192 {
-            rows += dec.finish().unwrap().num_rows();
-        }
-    }
-    rows += dec.finish().map_or(0, |b| b.num_rows());
-    let secs = t.elapsed().as_secs_f64();
-    eprintln!(
-        "decode stage (frame+parse+classify+Arrow): {:.0} MB/s, {rows} rows",
-        input.len() as f64 / secs / 1e6
-    );
-}
-
 #[test]
 fn oops_header_collects_its_report() {
     let input = b"[   10.000000] BUG: kernel NULL pointer dereference, address: 0000000000000008\n\

@@ -22,6 +22,7 @@
 //! dropped after [`MAX_AGE`] records of its key or [`MAX_GAP_US`] of kernel time without a
 //! record of its key. Facts cannot reach a row already handed out in an earlier batch.
 
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use memchr::memmem;
@@ -146,6 +147,9 @@ struct KeyState {
 #[derive(Default)]
 pub(crate) struct Reports {
     keys: Vec<KeyState>,
+    /// Position in `keys` by key: a stream with caller ids has up to [`MAX_KEYS`] of
+    /// them, and every record looks its key up.
+    index: HashMap<Box<str>, usize>,
     tick: u64,
 }
 
@@ -181,19 +185,24 @@ impl Reports {
     fn state(&mut self, caller: Option<&str>, uptime: Option<i64>) -> &mut KeyState {
         self.tick += 1;
         let key = caller.unwrap_or("");
-        let i = match self.keys.iter().position(|k| &*k.key == key) {
-            Some(i) => i,
+        let i = match self.index.get(key) {
+            Some(&i) => i,
             None => {
                 if self.keys.len() >= MAX_KEYS {
                     let oldest = (0..self.keys.len())
                         .min_by_key(|&i| self.keys[i].last_use)
                         .unwrap_or(0);
-                    self.keys.swap_remove(oldest);
+                    let gone = self.keys.swap_remove(oldest);
+                    self.index.remove(&gone.key);
+                    if let Some(moved) = self.keys.get(oldest) {
+                        self.index.insert(moved.key.clone(), oldest);
+                    }
                 }
                 self.keys.push(KeyState {
                     key: key.into(),
                     ..Default::default()
                 });
+                self.index.insert(key.into(), self.keys.len() - 1);
                 self.keys.len() - 1
             }
         };
@@ -334,7 +343,7 @@ impl Reports {
             return;
         }
         let key = caller.unwrap_or("");
-        if let Some(st) = self.keys.iter_mut().find(|k| &*k.key == key) {
+        if let Some(st) = self.index.get(key).map(|&i| &mut self.keys[i]) {
             st.open = Some(OpenReport {
                 class: c.class.clone(),
                 row: Some(row),
@@ -359,5 +368,31 @@ impl Reports {
 pub(crate) fn add_facts(staged: &mut [Facts], row: usize, facts: FactList) {
     if let Some(Some(existing)) = staged.get_mut(row) {
         merge(existing, facts);
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_found_again_and_the_oldest_is_evicted() {
+        let mut r = Reports::default();
+        for i in 0..MAX_KEYS + 10 {
+            r.state(Some(&format!("T{i}")), Some(i as i64)).hung_head = Some(vec![1]);
+            // The first key stays in use, so it is never the oldest.
+            r.state(Some("T0"), None);
+        }
+        assert_eq!(r.keys.len(), MAX_KEYS);
+        assert_eq!(r.index.len(), MAX_KEYS);
+        for (k, &i) in &r.index {
+            assert_eq!(&r.keys[i].key, k, "index points at its key");
+        }
+        assert!(r.index.contains_key("T0"));
+        assert!(
+            !r.index.contains_key("T1"),
+            "the least recently used went first"
+        );
+        assert!(r.state(Some("T0"), None).hung_head.is_some());
     }
 }
