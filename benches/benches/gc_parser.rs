@@ -7,7 +7,9 @@
 //! - `jdk8-g1`: `SampleSun1_8_0G1StringDeduplication.txt`, JDK 8 G1 with multi-line detail
 //!   records (the framer's bracket tracking);
 //! - `unified`: the `sample-ujl-*.txt` logs (JDK 9+ `-Xlog:gc*`: CMS, Parallel, ZGC)
-//!   one after the other.
+//!   one after the other;
+//! - `unified-g1`: sample-logs/gc/g1-heap-exhausted.log, a JDK 17 G1 `-Xlog:gc*` log with
+//!   every detail line (phases, regions, metaspace, CPU) and `time,uptime,level,tags`.
 //!
 //! Records are the framed records (a multi-line JDK 8 record is one); the rows they give are
 //! printed once per input. `cargo bench -p benches --bench gc_parser` (add `-- unified` to
@@ -36,6 +38,7 @@ const INPUTS: &[(&str, &[&str])] = &[
             "sample-ujl-zgc-gc-default.txt",
         ],
     ),
+    ("unified-g1", &["repo:sample-logs/gc/g1-heap-exhausted.log"]),
 ];
 
 fn samples_dir() -> PathBuf {
@@ -68,7 +71,13 @@ fn corpus(files: &[&str]) -> Vec<u8> {
     let dir = samples_dir();
     let mut log = Vec::new();
     for f in files {
-        let path = dir.join(f);
+        // `repo:` names a file of this repository, else a file of the samples directory.
+        let path = match f.strip_prefix("repo:") {
+            Some(rel) => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(rel),
+            None => dir.join(f),
+        };
         let bytes = std::fs::read(&path).unwrap_or_else(|e| {
             panic!(
                 "reading {}: {e} (set SERVERSAGE_GC_SAMPLES)",

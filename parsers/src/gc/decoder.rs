@@ -1,5 +1,6 @@
 //! Appends GC events to `gc_events` Arrow columns, carrying per-GC-id detail state.
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -94,8 +95,9 @@ pub struct GcDecoder {
     region_size: Option<u64>,
     detail: Detail,
     in_stats: bool,
-    pending: Option<Row>,
-    spare: Row,
+    /// Boxed: a row is a few hundred bytes, moved twice per event otherwise.
+    pending: Option<Box<Row>>,
+    spare: Option<Box<Row>>,
     rows: usize,
     ts: TimestampMicrosecondBuilder,
     host: StringBuilder,
@@ -152,7 +154,7 @@ impl GcDecoder {
             detail: Detail::default(),
             in_stats: false,
             pending: None,
-            spare: Row::default(),
+            spare: None,
             rows: 0,
             ts: ts_builder(),
             host: StringBuilder::new(),
@@ -190,7 +192,7 @@ impl GcDecoder {
     /// Turns an event into the pending row (flushing the previous one).
     fn push(&mut self, text: &[u8], ev: &GcEvent<'_>, meta: &RecordMeta) {
         self.flush();
-        let mut row = std::mem::take(&mut self.spare);
+        let mut row = self.spare.take().unwrap_or_default();
         row.text.clear();
         row.text.extend_from_slice(text);
         // An OutOfMemoryError printed by the JVM on its stdout has no time of its own.
@@ -297,7 +299,13 @@ impl GcDecoder {
             Some(r) => &row.text[r.clone()],
             None => row.jvm_fixed.as_bytes(),
         };
-        let i = match self.after_gc.iter().rposition(|a| a.jvm == key) {
+        // Most logs have one JVM: the last entry, without a call to memcmp.
+        let same = |a: &AfterGc| a.jvm.len() == key.len() && (key.is_empty() || a.jvm == key);
+        let found = match self.after_gc.last() {
+            Some(a) if same(a) => Some(self.after_gc.len() - 1),
+            _ => self.after_gc.iter().rposition(same),
+        };
+        let i = match found {
             Some(i) => i,
             None => {
                 if self.after_gc.len() >= MAX_JVMS {
@@ -330,7 +338,16 @@ impl GcDecoder {
             return;
         };
         let text = &row.text;
-        let s = |r: &Range<usize>| String::from_utf8_lossy(&text[r.clone()]);
+        // One UTF-8 check for the record; its ranges are then slices (char boundaries, as
+        // they came from `&str`s). Invalid bytes (JDK 8 records are checked, unified
+        // decorations only one by one) fall back to lossy copies.
+        let valid = std::str::from_utf8(text).ok();
+        let s = |r: &Range<usize>| -> Cow<'_, str> {
+            match valid.and_then(|t| t.get(r.clone())) {
+                Some(v) => Cow::Borrowed(v),
+                None => String::from_utf8_lossy(&text[r.clone()]),
+            }
+        };
         self.ts.append_value(row.ts);
         match &row.host {
             Some(h) => self.host.append_value(s(h)),
@@ -371,8 +388,11 @@ impl GcDecoder {
         self.user.append_option(row.times.map(|t| t.user));
         self.sys.append_option(row.times.map(|t| t.sys));
         self.real.append_option(row.times.map(|t| t.real));
-        self.message.append_value(String::from_utf8_lossy(text));
-        self.spare = row;
+        match valid {
+            Some(t) => self.message.append_value(t),
+            None => self.message.append_value(String::from_utf8_lossy(text)),
+        }
+        self.spare = Some(row);
     }
 
     fn decode_unified(&mut self, line: &[u8], meta: &RecordMeta) -> Result<(), ParseError> {
