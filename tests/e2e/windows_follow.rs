@@ -275,3 +275,76 @@ fn an_imported_log_is_followed_from_where_the_import_stopped() {
     assert!(stderr.contains("already stored"), "{stderr}");
     assert_eq!(rows(&data), (want, want));
 }
+
+/// Chunk `n` of `file` with every record id (and the chunk header's ranges) moved up by
+/// `delta`: newer records for a log that wrapped around.
+fn shifted_chunk(file: &[u8], n: usize, delta: u64) -> Vec<u8> {
+    let mut c = file[HEADER + n * CHUNK..HEADER + (n + 1) * CHUNK].to_vec();
+    for at in [8usize, 16, 24, 32] {
+        let v = u64::from_le_bytes(c[at..at + 8].try_into().unwrap()) + delta;
+        c[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    let free = u32::from_le_bytes(c[48..52].try_into().unwrap()) as usize;
+    let mut at = 512;
+    while at < free && c[at..at + 4] == *b"\x2a\x2a\x00\x00" {
+        let id = u64::from_le_bytes(c[at + 8..at + 16].try_into().unwrap()) + delta;
+        c[at + 8..at + 16].copy_from_slice(&id.to_le_bytes());
+        at += u32::from_le_bytes(c[at + 4..at + 8].try_into().unwrap()) as usize;
+    }
+    c
+}
+
+#[test]
+fn a_log_that_wraps_over_its_oldest_chunk_continues_by_record_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let data = dir.path().join("data");
+    // The 26 used chunks of security.evtx: records 1..=2261.
+    let sample = std::fs::read(shared("windows/evtx/security.evtx")).unwrap();
+    let mut log = sample[..HEADER + 26 * CHUNK].to_vec();
+    let live = logs.join("Security.evtx");
+    publish(&live, &log);
+    let first = dump_ids(&live);
+    let last = *first.iter().max().unwrap();
+    let cfg = config(
+        dir.path(),
+        &[logs.join("*.evtx").to_string_lossy().into_owned()],
+    );
+    let run = Running::start(&cfg);
+    let n = first.len() as i64;
+    assert_eq!(settle(&data, n), (n, n), "before the wrap");
+
+    // Full: the oldest chunk is overwritten with the next records (chunk 1's, renumbered
+    // to follow the last id). The file's first record changes; its ids continue.
+    let chunk1_first = u64::from_le_bytes(
+        sample[HEADER + CHUNK + 24..HEADER + CHUNK + 32]
+            .try_into()
+            .unwrap(),
+    );
+    let newer = shifted_chunk(&sample, 1, last + 1 - chunk1_first);
+    log[HEADER..HEADER + CHUNK].copy_from_slice(&newer);
+    publish(&live, &log);
+    let now = dump_ids(&live);
+    let added = now.iter().filter(|&&id| id > last).count() as i64;
+    assert!(added > 50, "{added}");
+    assert_eq!(
+        settle(&data, n + added),
+        (n + added, n + added),
+        "after the wrap"
+    );
+    run.stop();
+    assert_eq!(
+        sql_num(&data, "SELECT max(evtx_record_id) FROM windows_events"),
+        *now.iter().max().unwrap() as i64
+    );
+    // A restart reads nothing again.
+    let run = Running::start(&cfg);
+    std::thread::sleep(Duration::from_secs(4));
+    run.stop();
+    assert_eq!(
+        rows(&data),
+        (n + added, n + added),
+        "restart after the wrap"
+    );
+}
