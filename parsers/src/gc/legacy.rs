@@ -603,7 +603,7 @@ fn times(s: &str) -> Option<CpuTimes> {
     let end = s.find(']')?;
     let s = &s[..end];
     let field = |key: &str| -> Option<f64> {
-        let at = s.find(key)? + key.len();
+        let at = super::find(s.as_bytes(), key.as_bytes())? + key.len();
         let r = &s[at..];
         let n = number_len(r.as_bytes());
         parse_decimal(&r.as_bytes()[..n])

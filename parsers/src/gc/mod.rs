@@ -276,10 +276,22 @@ fn is_banner(line: &[u8]) -> bool {
 /// Substring test for short needles over short haystacks (one log record): cheaper than
 /// building a `memmem` searcher per call.
 pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    let Some(&first) = needle.first() else {
-        return true;
+    find(hay, needle).is_some()
+}
+
+/// Offset of the first `needle` in `hay` (as [`contains`]): candidates by the first byte,
+/// filtered by the last before comparing the rest.
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (Some(&first), Some(&last)) = (needle.first(), needle.last()) else {
+        return Some(0);
     };
-    memchr::memchr_iter(first, hay).any(|i| hay[i..].starts_with(needle))
+    let n = needle.len();
+    if n == 1 {
+        return memchr(first, hay);
+    }
+    memchr::memchr_iter(first, hay).find(|&i| {
+        i + n <= hay.len() && hay[i + n - 1] == last && hay[i + 1..i + n - 1] == needle[1..n - 1]
+    })
 }
 
 /// Parses a number with `.` or `,` as the decimal separator.
@@ -333,6 +345,24 @@ pub(crate) fn number_len(s: &[u8]) -> usize {
 /// A size `12`, `12.5M`, `0B`, `1024K` at the start of `s`: (bytes, length). A bare number is
 /// taken as bytes.
 pub(crate) fn parse_size(s: &[u8]) -> Option<(u64, usize)> {
+    // Integers (`65536K`, `24M`), by far the most common, without floating point.
+    let mut int: u64 = 0;
+    let mut i = 0;
+    while i < s.len() && s[i].is_ascii_digit() && i < 19 {
+        int = int * 10 + u64::from(s[i] - b'0');
+        i += 1;
+    }
+    if i > 0 && !matches!(s.get(i), Some(b'.' | b',' | b'0'..=b'9')) {
+        let (mul, used) = match s.get(i) {
+            Some(b'B') => (1u64, 1),
+            Some(b'K') => (1 << 10, 1),
+            Some(b'M') => (1 << 20, 1),
+            Some(b'G') => (1 << 30, 1),
+            Some(b'T') => (1 << 40, 1),
+            _ => (1, 0),
+        };
+        return Some((int.saturating_mul(mul), i + used));
+    }
     let n = number_len(s);
     if n == 0 {
         return None;

@@ -766,3 +766,23 @@ Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space
         );
     }
 }
+
+#[test]
+fn substring_search_and_integer_sizes() {
+    assert_eq!(
+        find(b"a (to-space exhausted)", b"(to-space exhausted)"),
+        Some(2)
+    );
+    assert_eq!(find(b"(to-space", b"(to-space exhausted)"), None);
+    assert_eq!(find(b"abc", b"c"), Some(2));
+    assert_eq!(find(b"abc", b""), Some(0));
+    assert_eq!(find(b"xyxyz", b"xyz"), Some(2));
+    assert!(!contains(b"(mixe) (mixed", b"(mixed)"));
+    assert_eq!(parse_size(b"65536K->"), Some((65536 * K, 6)));
+    assert_eq!(parse_size(b"0B"), Some((0, 2)));
+    assert_eq!(parse_size(b"12.5M"), Some((12 * M + M / 2, 5)));
+    assert_eq!(parse_size(b"3072,0K"), Some((3072 * K, 7)));
+    assert_eq!(parse_size(b"12.M"), Some((12, 2))); // as before: `.` without a digit ends it
+    assert_eq!(parse_size(b"1024"), Some((1024, 4)));
+    assert_eq!(parse_size(b"K"), None);
+}
