@@ -6,9 +6,12 @@
 //! [`Catalogue::with`] (from configuration), and their rows are tried *before* the built-in
 //! ones, so a user row can refine or override a built-in class.
 //!
-//! Matching a message costs one Aho-Corasick scan over every row's literal needles (SIMD
-//! "Teddy" search while there are at most 64 distinct needles: the built-in rows use 63, so
-//! user rows should reuse needles where they can), so an ordinary line never reaches a regex. Only the rows
+//! Matching a message costs one Aho-Corasick scan over every row's literal needles (the
+//! built-in rows use 64), so an ordinary line never reaches a regex. The automaton has
+//! standard (overlapping) semantics, for which aho-corasick builds no SIMD "Teddy"
+//! prefilter; a second, leftmost-first automaton for the "any needle?" test does get Teddy
+//! but measured no faster on the bench corpus (benches/examples/kernel_classify.rs), where
+//! the regexes of the rows that a needle selects take most of the time. Only the rows
 //! whose needle occurs are tried, in catalogue order; the first row whose regex matches
 //! wins. A row without needles has its regex tried on every message (the regex crate still
 //! uses its own literal prefilter, but such rows cost more: prefer giving needles).
