@@ -186,6 +186,10 @@ fn a_growing_evtx_file_is_followed_by_record_id_across_restarts() {
         .unwrap()
         .iter()
         .filter(|e| e["source"] == "live")
+        .inspect(|e| {
+            assert!(e["id"].as_str().unwrap().starts_with("evtx:"), "{e}");
+            assert_eq!(e["head_len"], 0, "a keyed entry: {e}");
+        })
         .map(|e| e["offset"].as_i64().unwrap())
         .collect();
     offsets.sort();

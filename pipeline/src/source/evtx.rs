@@ -9,8 +9,9 @@
 //!   of chunk 0, which do not change while the file grows (a path whose file has a new
 //!   first record but whose ids continue those of the path's last checkpoint is the same
 //!   log after a wrap);
-//! * checkpoints the next record id to store (the `offset` of the file's entry in
-//!   checkpoints.json, committed once the rows are in Parquet, like byte offsets);
+//! * checkpoints the next record id to store as the `offset` of a keyed entry
+//!   `evtx:<hash of the identity>` in checkpoints.json (no file fingerprint can match it),
+//!   committed once the rows are in Parquet, like byte offsets;
 //! * on every change of the file (size, mtime) hashes each chunk and decodes only the
 //!   chunks whose bytes changed, oldest records first, skipping records whose id is not
 //!   above the last one emitted ([`EvtxDecoder::skip_through_record_id`]). A restart
@@ -51,13 +52,16 @@ use serversage_sinks::metrics::{Labels, Metrics};
 
 use super::checkpoint::Checkpoints;
 use super::file::{FileSourceOptions, SourceReport};
+use super::fingerprint::fnv1a64;
 use crate::bus::Bus;
 use crate::config::ReadFrom;
 use crate::decode::BATCH_ROWS;
 use crate::host::now_us;
 
-/// Prefix of the synthetic fingerprint under which an .evtx file is checkpointed: no real
-/// file starts with it, so no file-source entry and no evtx entry can be confused.
+/// Checkpoint ids of .evtx logs: `evtx:` + the FNV-1a of the log's identity, as keyed
+/// entries (`head_len` 0, so no file fingerprint ever matches them).
+const KEY_PREFIX: &str = "evtx:";
+/// First bytes of an identity (hashed into the checkpoint id).
 const IDENTITY_MAGIC: &[u8; 16] = b"serversage-evtx\0";
 /// Identity = magic + chunk 0's first record id (8) + its first record header (24 bytes).
 const IDENTITY_LEN: usize = 16 + 8 + 24;
@@ -255,13 +259,16 @@ impl EvtxFollower {
             self.report.files += 1;
             return Ok(());
         }
+        // A keyed entry (not a file fingerprint: no file source can match it).
+        let id = format!("{KEY_PREFIX}{:016x}", fnv1a64(&ident));
         let mut cps = self.checkpoints.lock().expect("checkpoint lock");
-        let known = cps.find(&ident, &path_s).map(|e| e.offset);
+        let known = cps.keyed(&id).map(|e| e.offset);
         let continued = known.is_none().then(|| {
             cps.entries()
                 .iter()
                 .filter(|e| {
-                    e.head_len as usize == IDENTITY_LEN
+                    e.head_len == 0
+                        && e.id.starts_with(KEY_PREFIX)
                         && e.path == path_s
                         && e.source == self.opts.name
                 })
@@ -274,7 +281,7 @@ impl EvtxFollower {
             (None, None) if self.opts.read_from == ReadFrom::End => max_id.map_or(0, |m| m + 1),
             (None, None) => 0,
         };
-        let id = cps.register(&ident, &path_s, &self.opts.name, start);
+        cps.set_keyed(&id, &id, &path_s, &self.opts.name, start);
         drop(cps);
         if self.opts.follow || known.is_none() {
             self.report.files += 1;
