@@ -3,7 +3,7 @@
 //! segfault is provoked; their rows must appear in `kernel_events` with their sequence
 //! numbers and boot id, a restart must resume without duplicates (a record written while
 //! stopped is read once, nothing is read twice), and a new boot id must give one `boot`
-//! event. Needs root (to write /dev/kmsg); skips, saying why, when the device is not
+//! event, which fires a `class = 'boot'` alert. Needs root (to write /dev/kmsg); skips, saying why, when the device is not
 //! readable or writable.
 
 use std::io::Write;
@@ -94,7 +94,25 @@ fn kmsg_source_follows_the_ring_resumes_without_duplicates_and_marks_a_new_boot(
     let cfg = dir.path().join("serversage.toml");
     std::fs::write(
         &cfg,
-        "data_dir = \"data\"\n[store]\nflush_interval = \"1s\"\n\n[[sources]]\nname = \"kmsg\"\nformat = \"kmsg\"\npaths = [\"/dev/kmsg\"]\nread_from = \"end\"\n",
+        r#"data_dir = "data"
+[store]
+flush_interval = "1s"
+
+[[sources]]
+name = "kmsg"
+format = "kmsg"
+paths = ["/dev/kmsg"]
+read_from = "end"
+
+[[rules]]
+name = "KmsgTestReboot"
+kind = "kernel"
+filter = "class = 'boot'"
+group_by = ["host"]
+window = { size = "1m", idle_flush = "1s" }
+aggregate = { fn = "count" }
+alert = { op = ">", threshold = 0, severity = "critical", summary = "{host} booted" }
+"#,
     )
     .unwrap();
     let boot = boot_id();
@@ -198,8 +216,18 @@ fn kmsg_source_follows_the_ring_resumes_without_duplicates_and_marks_a_new_boot(
     let fake = "00000000-0000-4000-8000-000000000000";
     std::fs::write(&cp, text.replace(&boot, fake)).unwrap();
     let boots_before = count(&data, "class = 'boot'");
+    let alerts = data.join("alerts.log");
+    let reboot_fired = || {
+        std::fs::read_to_string(&alerts).ok().is_some_and(|t| {
+            t.lines()
+                .any(|l| l.contains("\"KmsgTestReboot\"") && l.contains("\"firing\""))
+        })
+    };
+    assert!(!reboot_fired(), "no boot event before the boot id changed");
     let run = start(&cfg);
     wait_rows(&data, &format!("message = '{m}: probe'"), 1);
+    wait_for(Duration::from_secs(30), || reboot_fired().then_some(()))
+        .expect("the boot event fires a `class = 'boot'` alert");
     run.stop();
     assert_eq!(count(&data, "class = 'boot'") - boots_before, 1);
     assert_eq!(
