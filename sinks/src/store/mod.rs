@@ -43,7 +43,7 @@ pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 /// Longest allowed [`StoreConfig::flush_interval`]: data is on disk within a minute.
 pub const MAX_FLUSH_INTERVAL: Duration = Duration::from_secs(60);
 /// Default [`StoreConfig::max_buffered_rows`].
-pub const DEFAULT_MAX_BUFFERED_ROWS: usize = 131_072;
+pub const DEFAULT_MAX_BUFFERED_ROWS: usize = 65_536;
 /// Default [`StoreConfig::zstd_level`].
 pub const DEFAULT_ZSTD_LEVEL: i32 = 1;
 
@@ -55,7 +55,7 @@ pub struct StoreConfig {
     /// A table is flushed once its oldest buffered row has waited this long
     /// (default 10 s, at most 60 s).
     pub flush_interval: Duration,
-    /// Rows buffered per table at most before the table is flushed (default 262 144).
+    /// Rows buffered per table at most before the table is flushed (default 65 536).
     pub max_buffered_rows: usize,
     /// ZSTD compression level (default 1; 1-22).
     pub zstd_level: i32,
