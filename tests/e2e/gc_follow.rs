@@ -242,11 +242,26 @@ fn a_jdk17_log_rotating_while_followed_loses_and_repeats_nothing() {
         .map(|r| r["source"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(sources.len(), 1, "one source: {sources:?}");
+    // Pauses name G1 in every file, not only in the one with the `Using G1` banner: by their
+    // causes, and from the first such pause on for the others (`Pause Remark`), so only a
+    // file's first pauses before one naming G1 may lack it.
+    let unnamed: Vec<_> = got
+        .iter()
+        .filter(|r| r["stop_the_world"] == true && r["kind"] != "safepoint")
+        .filter(|r| r["collector"] != "G1")
+        .map(|r| &r["message"])
+        .collect();
+    assert!(
+        unnamed.len() <= 2 * rotations,
+        "{} pause rows without collector G1: {unnamed:#?}",
+        unnamed.len()
+    );
     eprintln!(
         "rotation: {rotations} rotations, file sizes {sizes:?}, {} rows stored = parsed; \
-         rows whose collector / young_before / allocated differ in nullness from one \
-         decoder over the whole log: {} / {} / {}",
+         {} pauses without collector; rows whose collector / young_before / allocated differ \
+         in nullness from one decoder over the whole log: {} / {} / {}",
         got.len(),
+        unnamed.len(),
         context_nulls(&got, &want, "collector"),
         context_nulls(&got, &want, "young_before_bytes"),
         context_nulls(&got, &want, "allocated_bytes"),

@@ -419,6 +419,11 @@ impl GcDecoder {
                 if ev.gc_id.is_some() {
                     self.in_stats = false;
                 }
+                // A collector told by an event's name holds for the rest of the file (a
+                // rotated log's later files have no `Using ...` banner).
+                if self.collector.is_none() && ev.kind != "safepoint" {
+                    self.collector = ev.collector;
+                }
                 self.push(line, &ev, meta);
             }
             Message::Sizes {

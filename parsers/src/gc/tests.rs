@@ -91,6 +91,20 @@ fn g1_young_pause() {
     assert_eq!(e.kind, "cleanup");
     let e = event("[1s][info][gc] GC(9) Pause Full (System.gc()) 100M->20M(128M) 12.5ms");
     assert_eq!((e.kind, e.cause), ("full", Some("System.gc()")));
+    // G1's own causes and qualifiers name the collector without the `Using G1` banner (a
+    // rotated log's later files); Parallel/Serial's `Pause Young (Allocation Failure)` does not.
+    assert_eq!(e.collector, None);
+    let e = event(
+        "[2026-12-01T10:57:43.560+0000][0.128s][info][gc             ] GC(13) Pause Full (G1 Compaction Pause) 30M->29M(32M) 5.332ms",
+    );
+    assert_eq!(e.collector, Some(collector::G1));
+    let e = event(
+        "[0.5s][info][gc] GC(12) Pause Young (Normal) (GCLocker Initiated GC) 24M->4M(256M) 3.456ms",
+    );
+    assert_eq!(e.collector, Some(collector::G1));
+    let e =
+        event("[0.203s][info][gc] GC(0) Pause Young (Allocation Failure) 32M->29M(123M) 6.868ms");
+    assert_eq!(e.collector, None);
 }
 
 #[test]

@@ -361,6 +361,18 @@ fn timed_phase<'a>(rest: &'a str, base: GcEvent<'a>) -> Message<'a> {
     }
     let (phase, cause) = split_phase_cause(name);
     let (kind, stw, col) = classify_phase(phase);
+    // Names only G1 uses: its causes (`G1 Evacuation Pause`, `G1 Humongous Allocation`,
+    // `G1 Compaction Pause`, ...) and its young-pause qualifiers. They tell the collector
+    // when the `Using G1` banner is not in this file (a rotated log's later files).
+    let col = col.or_else(|| {
+        let g1 = cause.is_some_and(|c| c.starts_with("G1 "))
+            || phase.ends_with(" (Normal)")
+            || phase.ends_with(" (Concurrent Start)")
+            || phase.ends_with(" (Prepare Mixed)")
+            || phase.ends_with(" (Mixed)")
+            || phase == "Pause Cleanup";
+        g1.then_some(collector::G1)
+    });
     Message::Event(GcEvent {
         kind,
         phase,
