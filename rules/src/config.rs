@@ -655,16 +655,15 @@ impl RuleConfig {
                     format!("{p}.aggregate.column"),
                     "a histogram observes a column's values; set `aggregate.column`".into(),
                 ),
-                (MetricKind::Histogram, Some(b)) => {
+                (MetricKind::Histogram, Some(b))
                     if b.is_empty()
                         || b.iter().any(|v| !v.is_finite())
-                        || b.windows(2).any(|w| w[0] >= w[1])
-                    {
-                        err(
-                            format!("{p}.metric.buckets"),
-                            "bucket bounds must be finite and strictly increasing".into(),
-                        );
-                    }
+                        || b.windows(2).any(|w| w[0] >= w[1]) =>
+                {
+                    err(
+                        format!("{p}.metric.buckets"),
+                        "bucket bounds must be finite and strictly increasing".into(),
+                    );
                 }
                 (_, Some(_)) if m.kind != MetricKind::Histogram => err(
                     format!("{p}.metric.buckets"),
