@@ -865,6 +865,10 @@ fn check_run(label: &str, explain_format: &str, prefix: &str, transactions: &str
             .count(),
         "{label}: disconnections"
     );
+    if label == "text" {
+        // The same stderr log followed live: the db pack's statements, lock waits, deadlock.
+        crate::db_rules::db_pack_on_a_followed_postgres_log(dir.path(), &logs[0], &data);
+    }
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The built-in `db` rule pack on a followed slow log: its counters and histogram agree
 //! with pt-query-digest's totals for the same log, the per-fingerprint gauge keeps its
 //! cardinality cap, and the new-fingerprint alert fires once per new query shape, also
-//! across a restart. Called by the MariaDB test with the log it wrote and checked.
+//! across a restart; on a followed PostgreSQL log, the lock-wait and deadlock alerts fire
+//! for the events the log holds. Called by the MariaDB and PostgreSQL tests with the logs
+//! they wrote and checked.
 
 use std::path::Path;
 use std::time::Duration;
@@ -130,4 +132,76 @@ pub(crate) fn db_pack_on_a_followed_log(
     std::thread::sleep(Duration::from_secs(3));
     run.stop();
     assert_eq!(firing_new_fingerprints(&alerts_log), shapes);
+}
+
+/// The db pack on a PostgreSQL stderr log that `imported` holds as source `stderr`
+/// (already checked against pgBadger and the log text by the caller).
+pub(crate) fn db_pack_on_a_followed_postgres_log(dir: &Path, log: &Path, imported: &Path) {
+    let statements = sql_num(
+        imported,
+        "SELECT count(*) FROM slow_queries WHERE source = 'stderr' \
+         AND (command IS NULL OR command NOT IN ('parse', 'bind', 'plan'))",
+    );
+    // One alert per window (minute) and group holding such events.
+    let windows = |events: &str, group: &str| {
+        sql_num(
+            imported,
+            &format!(
+                "SELECT count(*) FROM (SELECT DISTINCT {group}, date_trunc('minute', ts) \
+                 FROM db_events WHERE source = 'stderr' AND event IN ({events}))"
+            ),
+        ) as usize
+    };
+    let lock_windows = windows("'lock_wait'", "database");
+    let error_windows = windows("'deadlock', 'fatal', 'panic'", "event");
+    assert!(lock_windows >= 1 && error_windows >= 1);
+
+    let cfg = dir.join("pg-live.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+data_dir = "pg-live"
+[store]
+flush_interval = "1s"
+[[sources]]
+name = "pg"
+format = "postgres"
+paths = ["{}"]
+host = "db1"
+partial_record_timeout = "300ms"
+[packs.db]
+idle_flush = "1s"
+"#,
+            log.display()
+        ),
+    )
+    .unwrap();
+    let alerts_log = dir.join("pg-live").join("alerts.log");
+    let firing = |rule: &str| {
+        std::fs::read_to_string(&alerts_log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| {
+                l.contains(&format!("\"rule\":\"{rule}\"")) && l.contains("\"state\":\"firing\"")
+            })
+            .count()
+    };
+    let run = Running::start(&cfg);
+    wait_for(Duration::from_secs(60), || {
+        (family_sum(&run.metrics(), "serversage_db_slow_queries_total") == statements as f64
+            && firing("DbLockWaits") >= lock_windows
+            && firing("DbErrors") >= error_windows)
+            .then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{statements} statements, {lock_windows} lock-wait and {error_windows} error windows:\n{}\n{}",
+            run.metrics(),
+            std::fs::read_to_string(&alerts_log).unwrap_or_default()
+        )
+    });
+    run.stop();
+    assert_eq!(firing("DbLockWaits"), lock_windows);
+    assert_eq!(firing("DbErrors"), error_windows);
 }
