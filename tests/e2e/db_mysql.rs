@@ -86,23 +86,6 @@ fn pt_query_digest(file: &Path) -> Classes {
     classes
 }
 
-/// `serversage sql --output json`: one JSON object per row.
-fn sql_rows(data: &Path, query: &str) -> Vec<serde_json::Value> {
-    let out = ok(&[
-        "sql",
-        "--data",
-        data.to_str().unwrap(),
-        "--output",
-        "json",
-        query,
-    ]);
-    text(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
 /// What serversage stored for `source`, per fingerprint, cut as pt-query-digest prints it.
 fn stored_classes(data: &Path, source: &str) -> Classes {
     let rows = sql_rows(

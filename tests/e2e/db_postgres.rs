@@ -435,22 +435,6 @@ fn drive(pg: &mut Pg, transactions: &str) -> [PathBuf; 3] {
     [pg.log(""), pg.log(".csv"), pg.log(".json")]
 }
 
-fn sql_rows(data: &Path, query: &str) -> Vec<serde_json::Value> {
-    let out = ok(&[
-        "sql",
-        "--data",
-        data.to_str().unwrap(),
-        "--output",
-        "json",
-        query,
-    ]);
-    text(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
 fn import(data: &Path, format: &str, source: &str, file: &Path) {
     ok(&[
         "import",

@@ -11,14 +11,6 @@ use std::time::Duration;
 use crate::db_mysql::Classes;
 use crate::harness::*;
 
-fn family_sum(metrics: &str, name: &str) -> f64 {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 fn write_config(dir: &Path, source: &str, log: &Path) -> std::path::PathBuf {
     let cfg = dir.join(format!("{source}.toml"));
     std::fs::write(
@@ -74,14 +66,14 @@ pub(crate) fn db_pack_on_a_followed_log(
     let run = Running::start(&write_config(dir, "mariadb", log));
     let m = wait_for(Duration::from_secs(60), || {
         let m = run.metrics();
-        (family_sum(&m, "serversage_db_slow_queries_total") == entries as f64).then_some(m)
+        (series_sum(&m, "serversage_db_slow_queries_total") == entries as f64).then_some(m)
     })
     .unwrap_or_else(|| panic!("{entries} queries counted:\n{}", run.metrics()));
     assert_eq!(
-        family_sum(&m, "serversage_db_query_time_seconds_count"),
+        series_sum(&m, "serversage_db_query_time_seconds_count"),
         entries as f64
     );
-    let observed = family_sum(&m, "serversage_db_query_time_seconds_sum");
+    let observed = series_sum(&m, "serversage_db_query_time_seconds_sum");
     assert!(
         (observed - total_seconds).abs() < 1e-6 * entries as f64,
         "histogram sum {observed} vs pt-query-digest's total {total_seconds}"
@@ -125,7 +117,7 @@ pub(crate) fn db_pack_on_a_followed_log(
         .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
         .unwrap();
     wait_for(Duration::from_secs(60), || {
-        (family_sum(&run.metrics(), "serversage_db_slow_queries_total") == entries as f64)
+        (series_sum(&run.metrics(), "serversage_db_slow_queries_total") == entries as f64)
             .then_some(())
     })
     .expect("the restarted run counted the appended queries");
@@ -189,7 +181,7 @@ idle_flush = "1s"
     };
     let run = Running::start(&cfg);
     wait_for(Duration::from_secs(60), || {
-        (family_sum(&run.metrics(), "serversage_db_slow_queries_total") == statements as f64
+        (series_sum(&run.metrics(), "serversage_db_slow_queries_total") == statements as f64
             && firing("DbLockWaits") >= lock_windows
             && firing("DbErrors") >= error_windows)
             .then_some(())

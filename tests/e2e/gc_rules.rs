@@ -9,14 +9,6 @@ use serde_json::Value;
 
 use crate::harness::*;
 
-fn family_sum(metrics: &str, name: &str) -> f64 {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 #[test]
 fn gc_pack_pages_on_a_heap_running_out() {
     let dir = tempfile::tempdir().unwrap();
@@ -54,7 +46,7 @@ idle_flush = "1s"
     let run = Running::start(&cfg);
     let m = wait_for(Duration::from_secs(60), || {
         let m = run.metrics();
-        (family_sum(&m, "serversage_gc_full_total") > 0.0 && !fired("GcHeapNearlyFull").is_empty())
+        (series_sum(&m, "serversage_gc_full_total") > 0.0 && !fired("GcHeapNearlyFull").is_empty())
             .then_some(m)
     })
     .unwrap_or_else(|| panic!("full GCs counted and alerted:\n{}", run.metrics()));
@@ -67,17 +59,17 @@ idle_flush = "1s"
     let fulls = sql_num(&data, "SELECT count(*) FROM gc_events WHERE kind = 'full'");
     assert!(fulls >= 3, "the sample ends in several full GCs");
     assert_eq!(
-        family_sum(&m, "serversage_gc_pause_seconds_count"),
+        series_sum(&m, "serversage_gc_pause_seconds_count"),
         pauses as f64
     );
-    assert_eq!(family_sum(&m, "serversage_gc_full_total"), fulls as f64);
+    assert_eq!(series_sum(&m, "serversage_gc_full_total"), fulls as f64);
     let total = sql(
         &data,
         "SELECT sum(duration_seconds) FROM gc_events WHERE stop_the_world AND duration_seconds IS NOT NULL",
     )[0][0]
         .parse::<f64>()
         .unwrap();
-    assert!((family_sum(&m, "serversage_gc_pause_seconds_sum") - total).abs() < 1e-9);
+    assert!((series_sum(&m, "serversage_gc_pause_seconds_sum") - total).abs() < 1e-9);
 
     // GcHeapNearlyFull: the largest heap-after / capacity of a full GC, as SQL has it.
     let ratio = sql(
@@ -100,7 +92,7 @@ idle_flush = "1s"
     assert!(!fired("GcFull").is_empty());
     // The allocation rate gauge is there for the JVM (bytes per second, positive).
     assert!(
-        family_sum(&m, "serversage_gc_allocation_rate_bytes") > 0.0,
+        series_sum(&m, "serversage_gc_allocation_rate_bytes") > 0.0,
         "{m}"
     );
 }

@@ -67,6 +67,33 @@ pub fn sql(data: &Path, query: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// `serversage sql --output json`: one JSON object per row.
+pub fn sql_rows(data: &Path, query: &str) -> Vec<serde_json::Value> {
+    let out = ok(&[
+        "sql",
+        "--data",
+        data.to_str().unwrap(),
+        "--output",
+        "json",
+        query,
+    ]);
+    text(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// The sum of every series of `family` in an OpenMetrics text (`family{...} v` and
+/// `family v` lines).
+pub fn series_sum(metrics: &str, family: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(&format!("{family}{{")) || l.starts_with(&format!("{family} ")))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// A single number from a one-cell query.
 pub fn sql_num(data: &Path, query: &str) -> i64 {
     let rows = sql(data, query);

@@ -90,22 +90,6 @@ fn key(v: &Value) -> Value {
     })
 }
 
-fn sql_json(data: &Path, query: &str) -> Vec<Value> {
-    let out = ok(&[
-        "sql",
-        "--data",
-        data.to_str().unwrap(),
-        "--output",
-        "json",
-        query,
-    ]);
-    text(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn http_post(port: u16, body: &[u8]) -> (String, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
@@ -196,7 +180,7 @@ fn winlogbeat_json_over_tcp_and_http_gives_the_rows_of_parse() {
         total,
         "nothing twice after shutdown"
     );
-    let got = sql_json(
+    let got = sql_rows(
         &data,
         "SELECT source_offset, CAST(ts AS BIGINT) AS ts, event_id, record_id, channel, \
          provider, computer, outcome, user_data_name FROM windows_events \
@@ -207,7 +191,7 @@ fn winlogbeat_json_over_tcp_and_http_gives_the_rows_of_parse() {
     let got_keys: Vec<Value> = got.iter().map(key).collect();
     assert_eq!(got_keys, want_keys);
     // The malformed line, once per stream, is a dead letter at its offset in the stream.
-    let dead = sql_json(
+    let dead = sql_rows(
         &data,
         "SELECT source, format, source_offset FROM dead_letters",
     );
@@ -291,7 +275,7 @@ fn rendered_event_xml_over_tcp_gives_the_rows_of_parse() {
     });
     run.stop();
     assert_eq!(n, Some(want.len() as i64));
-    let got: Vec<(u64, u64)> = sql_json(
+    let got: Vec<(u64, u64)> = sql_rows(
         &data,
         "SELECT source_offset, record_id FROM windows_events ORDER BY source_offset",
     )

@@ -17,23 +17,6 @@ fn evtx(name: &str) -> PathBuf {
     shared(&format!("windows/evtx/{name}"))
 }
 
-/// `serversage sql --output json`: one object per row.
-fn sql_rows(data: &Path, query: &str) -> Vec<Value> {
-    let out = ok(&[
-        "sql",
-        "--data",
-        data.to_str().unwrap(),
-        "--output",
-        "json",
-        query,
-    ]);
-    text(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
 /// `evtx_dump -o json`: every record it reads (header record id → JSON) and how many
 /// records or chunks it reports it could not read.
 fn evtx_dump(path: &Path) -> (BTreeMap<u64, Vec<Value>>, usize) {
