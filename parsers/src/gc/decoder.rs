@@ -12,7 +12,9 @@ use arrow_array::{ArrayRef, RecordBatch};
 use memchr::memchr;
 
 use super::legacy::Legacy;
-use super::unified::{Area, Message, Region, parse_decorations, parse_message};
+use super::unified::{
+    Area, Message, Region, parse_decorations_in, parse_message, parse_message_str,
+};
 use super::{CpuTimes, GcEvent, Transition, frame, is_unified_line, parse_legacy};
 use crate::decoder::{Decoder, RecordMeta, SourceContext};
 use crate::error::{ErrorKind, ParseError};
@@ -396,7 +398,9 @@ impl GcDecoder {
     }
 
     fn decode_unified(&mut self, line: &[u8], meta: &RecordMeta) -> Result<(), ParseError> {
-        let (d, at) = parse_decorations(line)?;
+        // One UTF-8 check for the line; decorations and message are then slices of it.
+        let whole = std::str::from_utf8(line).ok();
+        let (d, at) = parse_decorations_in(line, whole)?;
         if d.wall_us.is_some() || d.uptime().is_some() {
             self.last_wall_us = d.wall_us;
             self.last_uptime_us = d.uptime();
@@ -407,7 +411,10 @@ impl GcDecoder {
             self.last_pid.clear();
             self.last_pid.push_str(pid);
         }
-        let msg = parse_message(line, at, &d);
+        let msg = match whole {
+            Some(w) => parse_message_str(&w[at..], &d),
+            None => parse_message(line, at, &d),
+        };
         if !matches!(
             msg,
             Message::StatsStart | Message::Unknown | Message::Known | Message::Truncated

@@ -65,6 +65,15 @@ const LEVELS: [&str; 5] = ["trace", "debug", "info", "warning", "error"];
 
 /// Parses the decorations at the start of `line`; returns them and the offset of the message.
 pub fn parse_decorations(line: &[u8]) -> Result<(Decorations<'_>, usize), ParseError> {
+    parse_decorations_in(line, std::str::from_utf8(line).ok())
+}
+
+/// [`parse_decorations`] with the line already checked as UTF-8 (`whole`), or `None` to
+/// check each decoration on its own (and say which one is not UTF-8).
+pub(crate) fn parse_decorations_in<'a>(
+    line: &'a [u8],
+    whole: Option<&'a str>,
+) -> Result<(Decorations<'a>, usize), ParseError> {
     let mut d = Decorations::default();
     let mut pos = 0;
     while line.get(pos) == Some(&b'[') {
@@ -76,7 +85,8 @@ pub fn parse_decorations(line: &[u8]) -> Result<(Decorations<'_>, usize), ParseE
             ));
         };
         let inner = &line[pos + 1..close];
-        decoration(inner, pos + 1, &mut d)?;
+        // `[` and `]` are ASCII: the slice of a valid line is on char boundaries.
+        decoration(inner, whole.map(|w| &w[pos + 1..close]), pos + 1, &mut d)?;
         pos = close + 1;
     }
     if line.get(pos) == Some(&b' ') {
@@ -85,9 +95,17 @@ pub fn parse_decorations(line: &[u8]) -> Result<(Decorations<'_>, usize), ParseE
     Ok((d, pos))
 }
 
-fn decoration<'a>(s: &'a [u8], at: usize, d: &mut Decorations<'a>) -> Result<(), ParseError> {
+fn decoration<'a>(
+    s: &'a [u8],
+    checked: Option<&'a str>,
+    at: usize,
+    d: &mut Decorations<'a>,
+) -> Result<(), ParseError> {
     let bad = |why: &str| ParseError::new(ErrorKind::BadTimestamp, at, why.to_string());
-    let text = std::str::from_utf8(s).map_err(|_| bad("decoration is not UTF-8"))?;
+    let text = match checked {
+        Some(t) => t,
+        None => std::str::from_utf8(s).map_err(|_| bad("decoration is not UTF-8"))?,
+    };
     let trimmed = text.trim();
     let first = s.first().copied().unwrap_or(b' ');
     if first.is_ascii_digit() {
@@ -211,6 +229,11 @@ pub fn parse_message<'a>(line: &'a [u8], msg_at: usize, d: &Decorations<'a>) -> 
     let Ok(msg) = std::str::from_utf8(&line[msg_at..]) else {
         return Message::Unknown;
     };
+    parse_message_str(msg, d)
+}
+
+/// [`parse_message`] of a message already checked as UTF-8.
+pub(crate) fn parse_message_str<'a>(msg: &'a str, d: &Decorations<'a>) -> Message<'a> {
     let msg = msg.trim_end();
     let (gc_id, rest) = split_gc_id(msg);
     // Generational ZGC prefixes phases with the generation: `y: Pause Mark Start 0.010ms`.
