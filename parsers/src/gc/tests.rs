@@ -800,3 +800,52 @@ fn substring_search_and_integer_sizes() {
     assert_eq!(parse_size(b"1024"), Some((1024, 4)));
     assert_eq!(parse_size(b"K"), None);
 }
+
+#[test]
+fn mutated_logs_never_panic() {
+    // A cheap fuzz pass over real logs with random byte edits: decode errors are fine, a
+    // panic (slicing, arithmetic) is not. The cargo-fuzz target `jvm_gc` does this at length.
+    use crate::decoder::{Decoder, RecordMeta, SourceContext};
+    let jdk8 = "2015-07-22T14:53:42.655-0100: 1.807: [GC (Allocation Failure) [PSYoungGen: 65536K->10746K(76288K)] 65536K->17546K(251392K), 0.0263911 secs] [Times: user=0.08 sys=0.02, real=0.03 secs]
+Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space
+\tat LeakyCache.main(LeakyCache.java:11)
+Terminating due to java.lang.OutOfMemoryError: Metaspace
+";
+    let base: Vec<u8> = [&G1_EXHAUSTED.as_bytes()[..12_000], jdk8.as_bytes()].concat();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    const BYTES: &[u8] = b"[]()->:,. 0123456789KMGBsn\n\t\xff\xc3OutOfMemoryError";
+    for _ in 0..2000 {
+        let mut input = base.clone();
+        for _ in 0..(next() % 40 + 1) {
+            let at = (next() % input.len() as u64) as usize;
+            match next() % 3 {
+                0 => input[at] = BYTES[(next() % BYTES.len() as u64) as usize],
+                1 => {
+                    input.remove(at);
+                }
+                _ => input.insert(at, BYTES[(next() % BYTES.len() as u64) as usize]),
+            }
+        }
+        let mut dec = GcDecoder::new(SourceContext {
+            boot_time_us: Some(1),
+            ..Default::default()
+        });
+        let mut at = 0;
+        while at < input.len() {
+            let n = dec.frame(&input[at..], true).unwrap();
+            let meta = RecordMeta {
+                offset: at as u64,
+                ingest_ts_us: 7,
+            };
+            let _ = dec.decode(&input[at..at + n], &meta);
+            at += n;
+        }
+        let _ = dec.finish();
+    }
+}
