@@ -150,6 +150,9 @@ pub(crate) struct Reports {
     /// Position in `keys` by key: a stream with caller ids has up to [`MAX_KEYS`] of
     /// them, and every record looks its key up.
     index: HashMap<Box<str>, usize>,
+    /// The key of the previous record: most records share their predecessor's (all of
+    /// them in logs without caller ids), and a comparison is cheaper than a hash.
+    last: Option<usize>,
     tick: u64,
 }
 
@@ -185,8 +188,13 @@ impl Reports {
     fn state(&mut self, caller: Option<&str>, uptime: Option<i64>) -> &mut KeyState {
         self.tick += 1;
         let key = caller.unwrap_or("");
-        let i = match self.index.get(key) {
-            Some(&i) => i,
+        let cached = self.last.filter(|&i| {
+            self.keys
+                .get(i)
+                .is_some_and(|k| k.key.len() == key.len() && &*k.key == key)
+        });
+        let i = match cached.or_else(|| self.index.get(key).copied()) {
+            Some(i) => i,
             None => {
                 if self.keys.len() >= MAX_KEYS {
                     let oldest = (0..self.keys.len())
@@ -206,6 +214,7 @@ impl Reports {
                 self.keys.len() - 1
             }
         };
+        self.last = Some(i);
         let st = &mut self.keys[i];
         st.last_use = self.tick;
         let gap = matches!((st.last_uptime, uptime), (Some(a), Some(b)) if b - a > MAX_GAP_US);
