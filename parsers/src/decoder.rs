@@ -73,6 +73,16 @@ pub trait Decoder: Send {
     fn finish_side(&mut self) -> Vec<(EventKind, RecordBatch)> {
         Vec::new()
     }
+
+    /// What the next file of a rotated log needs from this one, read so far (a JVM GC log
+    /// prints its collector and G1 region size once, at start). The pipeline hands it to
+    /// the decoder of the file that took this file's path ([`Decoder::resume`]).
+    fn carry_over(&self) -> Option<Box<dyn std::any::Any + Send>> {
+        None
+    }
+
+    /// Continues from the [`Decoder::carry_over`] of the file this one replaced.
+    fn resume(&mut self, _state: Box<dyn std::any::Any + Send>) {}
 }
 
 /// Names accepted by [`for_format`], with one line each for `serversage formats`.

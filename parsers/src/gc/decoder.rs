@@ -70,7 +70,7 @@ struct Row {
 }
 
 /// Occupancy after the previous GC of one JVM, for `allocated_bytes`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct AfterGc {
     /// The `pid` decoration, empty when the log has none (the JVM is the source).
     jvm: Vec<u8>,
@@ -81,6 +81,18 @@ struct AfterGc {
 /// JVMs remembered per source for `allocated_bytes` (a log names one JVM, or a few when
 /// several share a file with `pid` decorations); the oldest is forgotten beyond this.
 const MAX_JVMS: usize = 64;
+
+/// What a rotated log's next file continues from ([`Decoder::carry_over`]).
+#[derive(Debug, Clone)]
+struct Carried {
+    collector: Option<&'static str>,
+    region_size: Option<u64>,
+    detail: Detail,
+    after_gc: Vec<AfterGc>,
+    last_wall_us: Option<i64>,
+    last_uptime_us: Option<i64>,
+    last_pid: String,
+}
 
 /// Decoder for the `jvm-gc` format.
 pub struct GcDecoder {
@@ -461,7 +473,12 @@ impl GcDecoder {
                 *slot = t;
             }
             Message::RegionSize(v) => self.region_size = Some(v),
-            Message::Collector(c) => self.collector = Some(c),
+            Message::Collector(c) => {
+                // `Using G1` starts a JVM's log: sizes after an earlier JVM's GCs (a file
+                // that had this path) are not this one's.
+                self.collector = Some(c);
+                self.after_gc.clear();
+            }
             Message::Cpu { gc_id, times } => {
                 if let Some(p) = self.pending.as_mut()
                     && p.gc_id == Some(gc_id)
@@ -554,6 +571,40 @@ impl Decoder for GcDecoder {
 
     fn pending_rows(&self) -> usize {
         self.rows
+    }
+
+    fn carry_over(&self) -> Option<Box<dyn std::any::Any + Send>> {
+        Some(Box::new(Carried {
+            collector: self.collector,
+            region_size: self.region_size,
+            detail: self.detail.clone(),
+            after_gc: self.after_gc.clone(),
+            last_wall_us: self.last_wall_us,
+            last_uptime_us: self.last_uptime_us,
+            last_pid: self.last_pid.clone(),
+        }))
+    }
+
+    fn resume(&mut self, state: Box<dyn std::any::Any + Send>) {
+        let Ok(c) = state.downcast::<Carried>() else {
+            return;
+        };
+        // What this file has told already wins (it may be a new JVM's log).
+        self.collector = self.collector.or(c.collector);
+        self.region_size = self.region_size.or(c.region_size);
+        if self.detail.gc_id.is_none() {
+            self.detail = c.detail;
+        }
+        if self.after_gc.is_empty() {
+            self.after_gc = c.after_gc;
+        }
+        if self.last_wall_us.is_none() && self.last_uptime_us.is_none() {
+            self.last_wall_us = c.last_wall_us;
+            self.last_uptime_us = c.last_uptime_us;
+        }
+        if self.last_pid.is_empty() {
+            self.last_pid = c.last_pid;
+        }
     }
 
     fn finish(&mut self) -> Option<RecordBatch> {

@@ -849,3 +849,45 @@ Terminating due to java.lang.OutOfMemoryError: Metaspace
         let _ = dec.finish();
     }
 }
+
+#[test]
+fn a_rotated_files_decoder_continues_from_the_previous_file() {
+    use crate::decoder::{Decoder, RecordMeta, SourceContext};
+    // sample-logs/gc/g1-heap-exhausted.log cut after GC(5)'s pause line: the second part
+    // has no `Using G1` and no `Heap Region Size`, as a JVM's rotated-in file.
+    let cut = G1_EXHAUSTED
+        .find("GC(5) Pause Young (Normal) (G1 Evacuation Pause) 21M")
+        .unwrap();
+    let cut = cut + G1_EXHAUSTED[cut..].find('\n').unwrap() + 1;
+    let (first, second) = G1_EXHAUSTED.split_at(cut);
+    let feed = |dec: &mut GcDecoder, text: &str| {
+        let b = text.as_bytes();
+        let mut at = 0;
+        while at < b.len() {
+            let n = dec.frame(&b[at..], true).unwrap();
+            let meta = RecordMeta {
+                offset: at as u64,
+                ingest_ts_us: 7,
+            };
+            dec.decode(&b[at..at + n], &meta).unwrap();
+            at += n;
+        }
+        dec.finish().unwrap()
+    };
+    let ctx = SourceContext::default();
+    let mut old = GcDecoder::new(ctx.clone());
+    let _ = feed(&mut old, first);
+    let mut alone = GcDecoder::new(ctx.clone());
+    let b = feed(&mut alone, second);
+    let r = row_of(&b, 6, "young");
+    assert_eq!(col_str(&b, "collector", r), Some("G1")); // from its cause
+    assert_eq!(col_u64(&b, "young_before_bytes", r), None); // region size unknown
+    let mut next = GcDecoder::new(ctx);
+    next.resume(old.carry_over().unwrap());
+    let b = feed(&mut next, second);
+    let r = row_of(&b, 6, "young");
+    // As in allocated_and_promoted_from_g1_regions: 15M allocated, 15M promoted.
+    assert_eq!(col_u64(&b, "young_before_bytes", r), Some(18 * M));
+    assert_eq!(col_u64(&b, "allocated_bytes", r), Some(15 * M));
+    assert_eq!(col_u64(&b, "promoted_bytes", r), Some(15 * M));
+}
