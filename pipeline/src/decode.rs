@@ -55,6 +55,16 @@ pub struct DecodeStage {
 }
 
 impl DecodeStage {
+    /// What the next file of a rotated log continues from ([`Decoder::carry_over`]).
+    pub fn carry_over(&self) -> Option<Box<dyn std::any::Any + Send>> {
+        self.decoder.carry_over()
+    }
+
+    /// Continues from the state of the file this one replaced ([`Decoder::resume`]).
+    pub fn resume(&mut self, state: Box<dyn std::any::Any + Send>) {
+        self.decoder.resume(state);
+    }
+
     /// A stage for `format`, reading the source identified by `source_id` from `offset`.
     /// `None` when the format is unknown (configuration validation prevents that).
     pub fn new(

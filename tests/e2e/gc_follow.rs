@@ -60,10 +60,28 @@ const COLS: &[&str] = &[
     "message",
 ];
 
+/// Columns that need earlier lines of the log: the pipeline hands a rotated-away file's
+/// decoder state to the file that takes its path.
+const CONTEXT_COLS: &[&str] = &[
+    "collector",
+    "young_before_bytes",
+    "young_after_bytes",
+    "old_before_bytes",
+    "old_after_bytes",
+    "metaspace_before_bytes",
+    "metaspace_after_bytes",
+    "allocated_bytes",
+    "promoted_bytes",
+];
+
 /// One row as a comparable string (numbers rounded to 1e-9: the two outputs print floats
 /// differently).
 fn key(v: &serde_json::Value) -> String {
-    COLS.iter()
+    cols_key(v, COLS)
+}
+
+fn cols_key(v: &serde_json::Value, cols: &[&str]) -> String {
+    cols.iter()
         .map(|c| match v.get(*c) {
             None | Some(serde_json::Value::Null) => "null".to_string(),
             Some(serde_json::Value::Number(n)) => format!("{:.9}", n.as_f64().unwrap()),
@@ -235,6 +253,19 @@ fn a_jdk17_log_rotating_while_followed_loses_and_repeats_nothing() {
     catch_up(run, &data, want.len());
     let got = stored(&data);
     assert_same("rotated JDK 17 log", &got, &want);
+    // And the columns that depend on the log's first lines (collector banner, G1 region
+    // size, the previous GC's sizes) are those of one decoder over the whole log.
+    let both: Vec<&str> = COLS.iter().chain(CONTEXT_COLS).copied().collect();
+    let mut g: Vec<String> = got.iter().map(|r| cols_key(r, &both)).collect();
+    let mut w: Vec<String> = want.iter().map(|r| cols_key(r, &both)).collect();
+    g.sort();
+    w.sort();
+    let differ: Vec<&String> = g
+        .iter()
+        .filter(|k| w.binary_search(k).is_err())
+        .take(3)
+        .collect();
+    assert!(differ.is_empty(), "context columns differ: {differ:#?}");
     assert_eq!(dead_letters(&data), 0, "dead letters");
     // Every file was read (rows from each): each row's message is one line of one file.
     let sources: std::collections::BTreeSet<String> = got

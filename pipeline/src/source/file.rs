@@ -92,6 +92,9 @@ pub struct FileSource {
     seen_paths: std::collections::HashSet<PathBuf>,
     /// Read buffer, reused by every read of every file (not allocated per wake-up).
     buf: Vec<u8>,
+    /// Decoder state of files rotated away, by the path they had: the file that takes the
+    /// path continues from it (a JVM prints its GC log's context once, in the first file).
+    carried: HashMap<PathBuf, Box<dyn std::any::Any + Send>>,
 }
 
 impl FileSource {
@@ -115,6 +118,7 @@ impl FileSource {
             report: SourceReport::default(),
             seen_paths: Default::default(),
             buf: vec![0u8; READ_CHUNK],
+            carried: HashMap::new(),
         }
     }
 
@@ -147,12 +151,20 @@ impl FileSource {
                 }
                 last_scan = Some(Instant::now());
             }
-            let keys: Vec<(u64, u64)> = self.files.keys().copied().collect();
+            // Files rotated away first: read to their end before the file that took their
+            // path is identified, so that it continues from all of them.
+            let mut keys: Vec<(u64, u64)> = self.files.keys().copied().collect();
+            keys.sort_by_key(|k| !self.files[k].gone);
             for k in keys {
                 self.read_file(k, stopping)?;
             }
+            let carried = &mut self.carried;
             self.files.retain(|_, t| {
-                !(t.gone && t.stage.as_ref().is_none_or(|s| s.pending_bytes() == 0))
+                let done = t.gone && t.stage.as_ref().is_none_or(|s| s.pending_bytes() == 0);
+                if done && let Some(c) = t.stage.as_ref().and_then(DecodeStage::carry_over) {
+                    carried.insert(t.path.clone(), c);
+                }
+                !done
             });
             self.metrics
                 .pipeline
@@ -230,6 +242,14 @@ impl FileSource {
 
     /// Identifies a file once it has bytes: checkpoint lookup, start offset, decode stage.
     fn identify(&mut self, key: (u64, u64), size: u64) -> anyhow::Result<()> {
+        // The file that had this path before (rotated away, still being read or done).
+        let path = self.files[&key].path.clone();
+        let before = self
+            .files
+            .iter()
+            .find(|(k, o)| **k != key && o.gone && o.path == path)
+            .and_then(|(_, o)| o.stage.as_ref()?.carry_over())
+            .or_else(|| self.carried.remove(&path));
         let t = self.files.get_mut(&key).expect("tracked");
         let mut head = vec![0u8; HEAD_BYTES.min(size as usize)];
         t.file.seek(SeekFrom::Start(0))?;
@@ -260,6 +280,9 @@ impl FileSource {
             self.opts.max_record,
         );
         anyhow::ensure!(t.stage.is_some(), "unknown format {}", self.opts.format);
+        if let (Some(stage), Some(state)) = (t.stage.as_mut(), before) {
+            stage.resume(state);
+        }
         t.id = Some(id);
         t.head_len = head.len();
         t.offset = start;
@@ -295,7 +318,12 @@ impl FileSource {
                 .reset(&id, 0);
             let mut ctx = self.opts.ctx.clone();
             ctx.source = self.opts.name.clone();
+            // copytruncate rotation: the log goes on from the start of the same file.
+            let state = t.stage.as_ref().and_then(DecodeStage::carry_over);
             t.stage = DecodeStage::new(&format, &ctx, id, 0, self.opts.max_record);
+            if let (Some(stage), Some(state)) = (t.stage.as_mut(), state) {
+                stage.resume(state);
+            }
             t.offset = 0;
             t.file.seek(SeekFrom::Start(0))?;
         }
