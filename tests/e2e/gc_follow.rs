@@ -1,8 +1,9 @@
 //! Following JVM GC logs with `serversage run` while the JVM writes and rotates them: a real
-//! JDK 17 run with `-Xlog:...:filecount=5,filesize=64k`, a JDK 8 `-XX:+UseGCLogFileRotation`
-//! (`gc.log.N.current`) rotation replayed from real JDK 8 logs, and a real JDK 17 run that
-//! ends in OutOfMemoryError with its GC log and stderr in one followed file. What is stored
-//! is compared with `serversage parse` over the same bytes concatenated in order.
+//! JDK 17 run with `-Xlog:...:filecount=5,filesize=64k` (three rotations, and a run left to
+//! wrap the five-file ring), a JDK 8 `-XX:+UseGCLogFileRotation` (`gc.log.N.current`)
+//! rotation replayed from real JDK 8 logs, and a real JDK 17 run that ends in
+//! OutOfMemoryError with its GC log and stderr in one followed file. What is stored is
+//! compared with `serversage parse` over the same bytes concatenated in order.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -42,9 +43,8 @@ fn config(dir: &Path, pattern: &Path) -> PathBuf {
     p
 }
 
-/// The columns compared: those a line determines by itself. (`source_offset` is per file;
-/// `collector`, the G1 region-based `young_*`/`old_*` and `allocated_bytes` also depend on
-/// earlier lines of the log, which a rotated file does not repeat: counted apart.)
+/// The columns compared: those a line determines by itself (`source_offset` is per file,
+/// the CPU times of a pause whose `User=` line is in the next file are lost).
 const COLS: &[&str] = &[
     "clock",
     "uptime_seconds",
