@@ -54,9 +54,8 @@ fn ctx() -> SourceContext {
         source: "gc".into(),
         // JVM start, so that uptime-only records take the `start + uptime` path.
         boot_time_us: Some(1_795_367_440_000_000),
-        boot_id: None,
         default_year: 2026,
-        options: Default::default(),
+        ..Default::default()
     }
 }
 
