@@ -28,6 +28,9 @@ pub struct SourceContext {
     /// Format-specific settings from the source's `options` table (PostgreSQL's
     /// `log_line_prefix`, ...); [`check_options`] says which keys a format takes.
     pub options: BTreeMap<String, String>,
+    /// The kernel catalogue with the configuration's own classes tried first; `None`:
+    /// the built-in catalogue.
+    pub kernel_catalogue: Option<std::sync::Arc<kernel::Catalogue>>,
 }
 
 /// Per-record facts that the pipeline knows and the bytes do not.
@@ -141,17 +144,21 @@ pub const FORMATS: &[(&str, &str)] = &[
 /// Builds the decoder for a format name, or `None` if the name is unknown.
 pub fn for_format(format: &str, ctx: &SourceContext) -> Option<Box<dyn Decoder>> {
     match format {
-        "kernel" | "dmesg" | "kern-log" => Some(Box::new(kernel::KernelDecoder::new(ctx.clone()))),
-        "kmsg" | "dmesg-json" | "journald-json" => {
+        "kernel" | "dmesg" | "kern-log" | "kmsg" | "dmesg-json" | "journald-json" => {
             let f = match format {
                 "kmsg" => kernel::KernelFormat::Kmsg,
                 "dmesg-json" => kernel::KernelFormat::DmesgJson,
-                _ => kernel::KernelFormat::JournaldJson,
+                "journald-json" => kernel::KernelFormat::JournaldJson,
+                _ => kernel::KernelFormat::Text,
             };
+            let catalogue = ctx
+                .kernel_catalogue
+                .clone()
+                .unwrap_or_else(kernel::Catalogue::builtin);
             Some(Box::new(kernel::KernelDecoder::with_format(
                 f,
                 ctx.clone(),
-                kernel::Catalogue::builtin(),
+                catalogue,
             )))
         }
         "jvm-gc" => Some(Box::new(gc::GcDecoder::new(ctx.clone()))),

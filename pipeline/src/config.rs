@@ -43,6 +43,37 @@ pub struct Config {
     /// when a source produces its kind, unless `enabled = false`.
     #[serde(default)]
     pub packs: BTreeMap<String, PackSettings>,
+    /// Kernel classes of your own, tried before the built-in catalogue's (a class of the
+    /// same name replaces nothing: the first row that matches a message wins).
+    #[serde(default)]
+    pub kernel_classes: Vec<KernelClassConfig>,
+}
+
+/// `[[kernel_classes]]`: one row of the kernel catalogue.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelClassConfig {
+    /// Class name, stored in `kernel_events.class` and used as a metric label.
+    pub name: String,
+    /// `critical`, `high`, `medium` or `low`.
+    pub severity: String,
+    /// Regex (Rust syntax) over the message; named captures become `facts`.
+    pub pattern: String,
+    /// Literal substrings of which one must occur before the regex is tried (a cheap
+    /// prefilter; empty: always try it).
+    #[serde(default)]
+    pub needles: Vec<String>,
+}
+
+impl KernelClassConfig {
+    fn spec(&self) -> serversage_parsers::kernel::ClassSpec {
+        serversage_parsers::kernel::ClassSpec {
+            name: self.name.clone(),
+            severity: self.severity.clone(),
+            needles: self.needles.clone(),
+            pattern: self.pattern.clone(),
+        }
+    }
 }
 
 /// `[packs.<name>]`: whether a built-in pack runs, and its parameters.
@@ -352,6 +383,14 @@ impl Config {
                 err(k(&format!("options.{key}")), reason);
             }
         }
+        for (i, c) in self.kernel_classes.iter().enumerate() {
+            if let Err(e) = serversage_parsers::kernel::Catalogue::with(&[c.spec()]) {
+                errs.push(ConfigError {
+                    key: format!("kernel_classes[{i}]"),
+                    reason: e,
+                });
+            }
+        }
         match self.all_rules() {
             Err(e) => errs.extend(e),
             Ok(rules) => {
@@ -363,6 +402,20 @@ impl Config {
             }
         }
         errs
+    }
+
+    /// The kernel catalogue with `kernel_classes` first; `None` when there are none (the
+    /// built-in one is used). Call after validation.
+    pub fn kernel_catalogue(
+        &self,
+    ) -> Option<std::sync::Arc<serversage_parsers::kernel::Catalogue>> {
+        if self.kernel_classes.is_empty() {
+            return None;
+        }
+        let specs: Vec<_> = self.kernel_classes.iter().map(|c| c.spec()).collect();
+        serversage_parsers::kernel::Catalogue::with(&specs)
+            .ok()
+            .map(std::sync::Arc::new)
     }
 
     /// Names of the built-in packs that run with this configuration.

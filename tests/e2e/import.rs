@@ -161,3 +161,64 @@ fn bad_input_goes_to_dead_letters_and_nothing_is_lost() {
         );
     assert_eq!(stored, bytes.len() as i64);
 }
+
+/// A class of the operator's own (`[[kernel_classes]]`) is tried before the built-in
+/// catalogue: the sample's virtio PCI devices being enabled get it, with the PCI address
+/// and the power state as facts, exactly as many as the log has; a bad class is refused
+/// naming its key.
+#[test]
+fn kernel_classes_from_the_config_classify_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("classes.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+data_dir = "data"
+[[kernel_classes]]
+name = "virtio_enabled"
+severity = "low"
+needles = ["virtio-pci"]
+pattern = 'virtio-pci (?P<device>[0-9a-f:.]+): enabling device \((?P<from>\d+) -> (?P<to>\d+)\)'
+"#,
+    )
+    .unwrap();
+    let log = sample("kernel/dmesg.log");
+    let expected = grep_count(&log, "] virtio-pci 0000:");
+    assert!(expected > 0, "the sample enables virtio devices");
+    ok(&[
+        "import",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--format",
+        "kernel",
+        log.to_str().unwrap(),
+    ]);
+    let data = dir.path().join("data");
+    let rows = sql(
+        &data,
+        "SELECT class, severity, device, facts['to'] FROM kernel_events \
+         WHERE message LIKE 'virtio-pci 0000:%' ORDER BY source_offset",
+    );
+    assert_eq!(rows.len(), expected);
+    for r in &rows {
+        assert_eq!(
+            (r[0].as_str(), r[1].as_str(), r[3].as_str()),
+            ("virtio_enabled", "low", "0002"),
+            "{r:?}"
+        );
+        assert!(r[2].starts_with("0000:00:"), "{r:?}");
+    }
+
+    std::fs::write(
+        &cfg,
+        "[[kernel_classes]]\nname = \"x\"\nseverity = \"urgent\"\npattern = \"(\"\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["validate", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("kernel_classes[0]: "), "{stdout}");
+}

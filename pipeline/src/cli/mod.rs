@@ -143,6 +143,7 @@ pub fn source_context(cfg: &Config, s: &SourceConfig) -> anyhow::Result<SourceCo
             .flatten(),
         default_year: chrono::Datelike::year(&chrono::Utc::now()),
         options: s.options.clone(),
+        kernel_catalogue: cfg.kernel_catalogue(),
     })
 }
 

@@ -53,6 +53,7 @@ pub fn run(a: ParseArgs) -> anyhow::Result<ExitCode> {
             boot_id: None,
             default_year: chrono::Datelike::year(&chrono::Utc::now()),
             options: Default::default(),
+            kernel_catalogue: None,
         };
         let mut input: Box<dyn Read> = if name == "-" {
             Box::new(std::io::stdin().lock())
