@@ -25,7 +25,7 @@ fn ctx() -> SourceContext {
         boot_time_us: Some(1_795_367_440_000_000),
         boot_id: None,
         default_year: 2026,
-        options: Default::default(),
+        ..Default::default()
     }
 }
 

@@ -54,7 +54,7 @@ fn new_decoder(format: &str) -> Box<dyn Decoder> {
         boot_time_us: Some(1_795_367_440_000_000),
         boot_id: Some("0f3c1a5e-6d1b-4b8e-9a57-2c9f8f0e4b11".into()),
         default_year: 2026,
-        options: Default::default(),
+        ..Default::default()
     };
     decoder::for_format(format, &ctx).unwrap_or_else(|| panic!("no decoder for {format}"))
 }

@@ -41,7 +41,7 @@ fn ctx() -> SourceContext {
         boot_time_us: None,
         boot_id: None,
         default_year: 2026,
-        options: Default::default(),
+        ..Default::default()
     }
 }
 
