@@ -17,4 +17,5 @@ mod run;
 mod validate;
 mod windows;
 mod windows_follow;
+mod windows_pack;
 mod windows_rules;

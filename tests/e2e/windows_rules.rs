@@ -270,13 +270,16 @@ fn data(record: &str, name: &str) -> String {
 }
 
 /// The built-in windows pack saw the same replay: its failed-logon alerts fire for every
-/// account and source address with at least 10 of the 20 failures (the pack's default
-/// threshold), counted here from the records' own XML, and the log-clearing alert fires
-/// for the System log (104) and the Security log (1102).
+/// account and source address with at least 10 failures in a sliding minute (the pack's
+/// defaults: windows of 1 min every 10 s), with the count of the first such window,
+/// both counted here from the records' own XML and times; and the log-clearing alert
+/// fires for the System log (104) and the Security log (1102).
 fn check_pack(alerts_log: &Path, failed: &[String]) {
-    let mut by_account = std::collections::BTreeMap::<String, u32>::new();
-    let mut by_address = std::collections::BTreeMap::<String, u32>::new();
-    for r in failed.iter().cycle().take(20) {
+    // Event times in seconds after 10:00:00, per key (the replay puts failure i at 2 + 2i).
+    let mut by_account = std::collections::BTreeMap::<String, Vec<i64>>::new();
+    let mut by_address = std::collections::BTreeMap::<String, Vec<i64>>::new();
+    for (i, r) in failed.iter().cycle().take(20).enumerate() {
+        let t = 2 + 2 * i as i64;
         let domain = data(r, "TargetDomainName");
         let user = data(r, "TargetUserName");
         let account = if domain.is_empty() || domain == "-" {
@@ -284,13 +287,20 @@ fn check_pack(alerts_log: &Path, failed: &[String]) {
         } else {
             format!("{domain}\\{user}")
         };
-        *by_account.entry(account).or_default() += 1;
-        *by_address.entry(data(r, "IpAddress")).or_default() += 1;
+        by_account.entry(account).or_default().push(t);
+        by_address.entry(data(r, "IpAddress")).or_default().push(t);
     }
-    let expect = |m: &std::collections::BTreeMap<String, u32>| -> Vec<(String, f64)> {
+    // Windows [s, s + 60) for s every 10 s close in start order; the first one holding
+    // 10 or more of a key's failures fires with that count.
+    let first_firing = |times: &[i64]| -> Option<f64> {
+        (-50..=40).step_by(10).find_map(|s: i64| {
+            let n = times.iter().filter(|&&t| s <= t && t < s + 60).count();
+            (n >= 10).then_some(n as f64)
+        })
+    };
+    let expect = |m: &std::collections::BTreeMap<String, Vec<i64>>| -> Vec<(String, f64)> {
         m.iter()
-            .filter(|(_, n)| **n >= 10)
-            .map(|(k, n)| (k.clone(), *n as f64))
+            .filter_map(|(k, times)| Some((k.clone(), first_firing(times)?)))
             .collect()
     };
     let (accounts, addresses) = (expect(&by_account), expect(&by_address));
