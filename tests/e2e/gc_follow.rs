@@ -520,6 +520,17 @@ fn an_out_of_memory_error_in_the_followed_jvm_output_is_a_row() {
     assert_eq!(r["clock"], "preceding");
     assert!(r["stop_the_world"].is_null() && r["duration_seconds"].is_null());
     assert_eq!(r["t"], wall, "the time of the preceding line");
+    // The gc pack pages on it: JvmOutOfMemory fired for that JVM (its window closed at
+    // the latest when the pipeline stopped).
+    let fired = sql(
+        &data,
+        "SELECT labels['jvm'], value FROM alerts WHERE rule = 'JvmOutOfMemory' AND state = 'firing'",
+    );
+    let jvm = sql(
+        &data,
+        "SELECT jvm FROM gc_events WHERE kind = 'out_of_memory'",
+    );
+    assert_eq!(fired, vec![vec![jvm[0][0].clone(), "1.0".to_string()]]);
     let got = stored(&data);
     assert_same("GC log on stdout with OutOfMemoryError", &got, &want);
     assert_eq!(dead_letters(&data), 0, "dead letters");
