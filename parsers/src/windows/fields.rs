@@ -102,6 +102,14 @@ pub struct Event<'a> {
     pub message: Option<Cow<'a, str>>,
 }
 
+/// `param<N>` for the first positions, so that unnamed data needs no allocation per key.
+const PARAM_KEYS: [&str; 33] = [
+    "param0", "param1", "param2", "param3", "param4", "param5", "param6", "param7", "param8",
+    "param9", "param10", "param11", "param12", "param13", "param14", "param15", "param16",
+    "param17", "param18", "param19", "param20", "param21", "param22", "param23", "param24",
+    "param25", "param26", "param27", "param28", "param29", "param30", "param31", "param32",
+];
+
 /// EventData / UserData as `(key, value)` pairs.
 ///
 /// Keys: a `<Data Name="X">` is `X`; an unnamed `<Data>` (classic providers) is `param<N>`,
@@ -126,7 +134,10 @@ impl<'a> Data<'a> {
             return;
         }
         let key = if name.is_empty() || name == "Data" {
-            Cow::Owned(format!("param{position}"))
+            match PARAM_KEYS.get(position) {
+                Some(k) => Cow::Borrowed(*k),
+                None => Cow::Owned(format!("param{position}")),
+            }
         } else {
             name
         };
@@ -150,16 +161,23 @@ pub fn guid(s: Cow<'_, str>) -> Cow<'_, str> {
         .and_then(|r| r.strip_suffix('}'))
         .unwrap_or(t);
     let b = inner.as_bytes();
-    let is_guid = b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        });
-    if !is_guid {
+    if b.len() != 36 {
         return s;
     }
-    let canonical = t.len() == 38 && !b.iter().any(u8::is_ascii_uppercase);
-    if canonical {
+    // One pass: hyphens where they go, hex digits elsewhere, and whether any is upper case.
+    let mut upper = false;
+    for (i, &c) in b.iter().enumerate() {
+        let ok = if matches!(i, 8 | 13 | 18 | 23) {
+            c == b'-'
+        } else {
+            upper |= c.is_ascii_uppercase();
+            c.is_ascii_hexdigit()
+        };
+        if !ok {
+            return s;
+        }
+    }
+    if t.len() == 38 && !upper {
         return s;
     }
     let mut out = String::with_capacity(38);

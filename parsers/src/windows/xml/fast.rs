@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use memchr::{memchr, memmem};
+use memchr::{memchr, memchr2, memchr3};
 
 use super::walk::{Attrs, Walk};
 use crate::windows::fields::Event;
@@ -42,25 +42,64 @@ fn has(s: &str, c: u8) -> bool {
     found
 }
 
-/// The part of a qualified name after its first `:` (as quick-xml's `local_name`).
-fn local(qname: &str) -> &str {
-    match qname.bytes().position(|c| c == b':') {
-        Some(i) => &qname[i + 1..],
-        None => qname,
-    }
-}
-
 fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// Byte classes of [`CLASS`].
+const SPACE: u8 = 1;
+/// `>` and `/`: the end of a name or of a tag's attributes.
+const TAG_END: u8 = 2;
+const EQ: u8 = 4;
 /// A byte that has no place in a name (quick-xml rejects such names, or reads them
-/// differently: leave them to it).
-fn bad_in_name(c: u8) -> bool {
-    matches!(
-        c,
-        b'"' | b'\'' | b'=' | b'<' | b'&' | b'>' | b'/' | b'?' | b'!'
-    )
+/// differently: leave them to it), besides `=`, `>` and `/`.
+const BAD: u8 = 8;
+/// What ends a name: any class above.
+const NAME_STOP: u8 = SPACE | TAG_END | EQ | BAD;
+/// `:`, which ends a name's prefix.
+const COLON: u8 = 16;
+
+/// The class of every byte, so that a name is read in one pass that also finds the bytes
+/// that make the reader give up.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b' ' as usize] = SPACE;
+    t[b'\t' as usize] = SPACE;
+    t[b'\r' as usize] = SPACE;
+    t[b'\n' as usize] = SPACE;
+    t[b'>' as usize] = TAG_END;
+    t[b'/' as usize] = TAG_END;
+    t[b'=' as usize] = EQ;
+    t[b'"' as usize] = BAD;
+    t[b'\'' as usize] = BAD;
+    t[b'<' as usize] = BAD;
+    t[b'&' as usize] = BAD;
+    t[b'?' as usize] = BAD;
+    t[b'!' as usize] = BAD;
+    t[b':' as usize] = COLON;
+    t
+};
+
+/// End of the name starting at `from` (the first byte of a [`NAME_STOP`] class, or the
+/// end), and where its local part starts (after its first `:`, as quick-xml's
+/// `local_name`): one pass.
+#[inline]
+fn name_end(b: &[u8], from: usize) -> (usize, usize) {
+    let mut j = from;
+    let mut local = from;
+    let mut prefixed = false;
+    while j < b.len() {
+        let c = CLASS[b[j] as usize];
+        if c & NAME_STOP != 0 {
+            break;
+        }
+        if c & COLON != 0 && !prefixed {
+            prefixed = true;
+            local = j + 1;
+        }
+        j += 1;
+    }
+    (j, local)
 }
 
 /// Index of the first `c` in `b[from..]`: a plain loop over the first bytes (names and
@@ -76,30 +115,87 @@ fn find(b: &[u8], from: usize, c: u8) -> Option<usize> {
     memchr(c, &b[end..]).map(|p| end + p)
 }
 
+/// Index of the first `<` in `b[from..]`, and whether a `&` comes before it (one pass
+/// where [`find`] and [`has`] took two).
+#[inline]
+fn find_lt(b: &[u8], from: usize) -> Option<(usize, bool)> {
+    let end = b.len().min(from + 32);
+    for (k, &x) in b[from..end].iter().enumerate() {
+        if x == b'<' {
+            return Some((from + k, false));
+        }
+        if x == b'&' {
+            return find(b, from + k, b'<').map(|p| (p, true));
+        }
+    }
+    match memchr2(b'<', b'&', &b[end..]) {
+        Some(p) if b[end + p] == b'<' => Some((end + p, false)),
+        Some(p) => find(b, end + p, b'<').map(|p| (p, true)),
+        None => None,
+    }
+}
+
+/// End of an attribute value starting at `from` and quoted with `q`, and whether it holds
+/// a `&`; `None` when it is not closed or holds a `<`.
+#[inline]
+fn value_end(b: &[u8], from: usize, q: u8) -> Option<(usize, bool)> {
+    let p = from + memchr3(q, b'<', b'&', &b[from..])?;
+    match b[p] {
+        x if x == q => Some((p, false)),
+        b'<' => None,
+        _ => {
+            let e = p + memchr2(q, b'<', &b[p..])?;
+            (b[e] == q).then_some((e, true))
+        }
+    }
+}
+
+/// Text already known to hold a `&` (or not), with its references resolved.
+#[inline]
+fn unescape_if(raw: &str, amp: bool) -> Option<Cow<'_, str>> {
+    if amp {
+        quick_xml::escape::unescape(raw).ok()
+    } else {
+        Some(Cow::Borrowed(raw))
+    }
+}
+
 /// Parses one `<Event>` element, or `None` when the general reader must.
 pub(super) fn parse(xml: &str) -> Option<Event<'_>> {
     let b = xml.as_bytes();
+    // Open elements as (start, end) of their qualified names: offsets, not slices, so
+    // that the stack is half the size to set up for every record.
+    if u32::try_from(b.len()).is_err() {
+        return None;
+    }
     let mut w = Walk::new(b.len());
     let mut attrs = Attrs::with_capacity(8);
-    let mut stack: [&str; MAX_DEPTH] = [""; MAX_DEPTH];
+    let mut stack: [(u32, u32); MAX_DEPTH] = [(0, 0); MAX_DEPTH];
     let mut depth = 0usize;
     let mut seen_root = false;
     let mut closed = false;
     let mut i = 0usize;
-    while let Some(lt) = find(b, i, b'<') {
+    while let Some((lt, amp)) = find_lt(b, i) {
         if lt > i {
             let t = &xml[i..lt];
             if w.wants_text() {
-                w.text(unescape(t)?);
-            } else if has(t, b'&') {
-                unescape(t)?;
+                w.text(unescape_if(t, amp)?);
+            } else if amp {
+                unescape_if(t, amp)?;
             }
         }
         match *b.get(lt + 1)? {
             b'/' => {
                 let gt = find(b, lt + 2, b'>')?;
-                let name = xml[lt + 2..gt].trim_end_matches(|c: char| is_space(c as u8));
-                if depth == 0 || stack[depth - 1] != name {
+                let mut ne = gt;
+                while ne > lt + 2 && is_space(b[ne - 1]) {
+                    ne -= 1;
+                }
+                if depth == 0 {
+                    return None;
+                }
+                let (os, oe) = stack[depth - 1];
+                if b[os as usize..oe as usize] != b[lt + 2..ne] {
                     return None;
                 }
                 depth -= 1;
@@ -111,7 +207,14 @@ pub(super) fn parse(xml: &str) -> Option<Event<'_>> {
                 if seen_root {
                     return None;
                 }
-                i = lt + 2 + memmem::find(&b[lt + 2..], b"?>")? + 2;
+                let mut q = lt + 2;
+                i = loop {
+                    q = find(b, q, b'?')?;
+                    if b.get(q + 1) == Some(&b'>') {
+                        break q + 2;
+                    }
+                    q += 1;
+                };
             }
             b'!' => return None,
             _ => {
@@ -119,17 +222,11 @@ pub(super) fn parse(xml: &str) -> Option<Event<'_>> {
                     return None;
                 }
                 let start = lt + 1;
-                let mut j = start;
-                while j < b.len() && !is_space(b[j]) && !matches!(b[j], b'>' | b'/') {
-                    j += 1;
-                }
-                if j == start || j >= b.len() {
+                let (mut j, local_at) = name_end(b, start);
+                if j == start || j >= b.len() || CLASS[b[j] as usize] & (EQ | BAD) != 0 {
                     return None;
                 }
                 let qname = &xml[start..j];
-                if qname.bytes().any(bad_in_name) {
-                    return None;
-                }
                 attrs.clear();
                 let empty = loop {
                     while j < b.len() && is_space(b[j]) {
@@ -149,16 +246,12 @@ pub(super) fn parse(xml: &str) -> Option<Event<'_>> {
                         }
                         _ => {
                             let ks = j;
-                            while j < b.len()
-                                && !is_space(b[j])
-                                && !matches!(b[j], b'=' | b'>' | b'/')
-                            {
-                                j += 1;
-                            }
-                            let key = &xml[ks..j];
-                            if key.bytes().any(bad_in_name) {
+                            let (ke, key_local) = name_end(b, ks);
+                            j = ke;
+                            if j < b.len() && CLASS[b[j] as usize] & BAD != 0 {
                                 return None;
                             }
+                            let key = &xml[ks..j];
                             while j < b.len() && is_space(b[j]) {
                                 j += 1;
                             }
@@ -174,12 +267,10 @@ pub(super) fn parse(xml: &str) -> Option<Event<'_>> {
                                 return None;
                             }
                             let vs = j + 1;
-                            let ve = find(b, vs, q)?;
+                            let (ve, amp) = value_end(b, vs, q)?;
                             let raw = &xml[vs..ve];
-                            if has(raw, b'<') {
-                                return None;
-                            }
-                            attrs.push((Cow::Borrowed(local(key)), unescape(raw)?));
+                            attrs
+                                .push((Cow::Borrowed(&xml[key_local..ke]), unescape_if(raw, amp)?));
                             j = ve + 1;
                             let next = *b.get(j)?;
                             if !is_space(next) && next != b'>' && next != b'/' {
@@ -188,8 +279,13 @@ pub(super) fn parse(xml: &str) -> Option<Event<'_>> {
                         }
                     }
                 };
-                w.open(Cow::Borrowed(local(qname)), &attrs, depth, lt as u64)
-                    .ok()?;
+                w.open(
+                    Cow::Borrowed(&qname[local_at - start..]),
+                    &attrs,
+                    depth,
+                    lt as u64,
+                )
+                .ok()?;
                 seen_root = true;
                 if empty {
                     w.close(depth);
@@ -198,7 +294,7 @@ pub(super) fn parse(xml: &str) -> Option<Event<'_>> {
                     if depth >= MAX_DEPTH {
                         return None;
                     }
-                    stack[depth] = qname;
+                    stack[depth] = (start as u32, (start + qname.len()) as u32);
                     depth += 1;
                 }
                 i = j;
