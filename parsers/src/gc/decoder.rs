@@ -1,7 +1,5 @@
 //! Appends GC events to `gc_events` Arrow columns, carrying per-GC-id detail state.
 
-use std::borrow::Cow;
-use std::ops::Range;
 use std::sync::Arc;
 
 use arrow_array::builder::ArrayBuilder;
@@ -35,38 +33,13 @@ struct Detail {
     humongous: Transition,
 }
 
-/// A row held back until the next row, so that a following `User=.. Sys=.. Real=..` line of
-/// the same GC id can fill its CPU columns. Text is copied into reused buffers.
-#[derive(Debug, Default)]
-struct Row {
-    ts: i64,
-    ingest_ts: i64,
-    offset: u64,
-    clock: &'static str,
-    uptime: Option<f64>,
-    host: Option<Range<usize>>,
-    jvm: Option<Range<usize>>,
-    collector: Option<&'static str>,
+/// The CPU columns of the latest row, held back until the next row (or `finish`) so that a
+/// following `User=.. Sys=.. Real=..` line of the same GC id can fill them. Every other
+/// column of a row is appended at once: nothing of the row is copied or kept.
+#[derive(Debug, Clone, Copy)]
+struct HeldTimes {
     gc_id: Option<u64>,
-    kind: &'static str,
-    phase: Range<usize>,
-    /// The phase when it is a fixed name not found in the text (JDK 8 stopped-time lines).
-    phase_fixed: String,
-    cause: Option<Range<usize>>,
-    stw: Option<bool>,
-    duration: Option<f64>,
-    heap: Transition,
-    young: Transition,
-    old: Transition,
-    metaspace: Transition,
     times: Option<CpuTimes>,
-    allocated: Option<u64>,
-    promoted: Option<u64>,
-    /// The JVM when the line does not name it but a preceding line did (OutOfMemoryError
-    /// lines of the JVM's stdout in a log decorated with `pid`).
-    jvm_fixed: String,
-    /// The record text; the ranges above index into it.
-    text: Vec<u8>,
 }
 
 /// Occupancy after the previous GC of one JVM, for `allocated_bytes`.
@@ -109,9 +82,8 @@ pub struct GcDecoder {
     region_size: Option<u64>,
     detail: Detail,
     in_stats: bool,
-    /// Boxed: a row is a few hundred bytes, moved twice per event otherwise.
-    pending: Option<Box<Row>>,
-    spare: Option<Box<Row>>,
+    /// The CPU columns of the latest row, not yet appended.
+    pending: Option<HeldTimes>,
     rows: usize,
     ts: TimestampMicrosecondBuilder,
     host: StringBuilder,
@@ -149,9 +121,12 @@ fn ts_builder() -> TimestampMicrosecondBuilder {
     TimestampMicrosecondBuilder::new().with_timezone("UTC")
 }
 
-fn range_of(outer: &[u8], inner: &str) -> Option<Range<usize>> {
-    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
-    (start + inner.len() <= outer.len()).then(|| start..start + inner.len())
+/// True when `inner` is a slice of `outer` (event fields borrowed from the record; a field
+/// from anywhere else is not written).
+fn inside(outer: &[u8], inner: &str) -> bool {
+    (inner.as_ptr() as usize)
+        .checked_sub(outer.as_ptr() as usize)
+        .is_some_and(|start| start + inner.len() <= outer.len())
 }
 
 impl GcDecoder {
@@ -168,7 +143,6 @@ impl GcDecoder {
             detail: Detail::default(),
             in_stats: false,
             pending: None,
-            spare: None,
             rows: 0,
             ts: ts_builder(),
             host: StringBuilder::new(),
@@ -203,12 +177,10 @@ impl GcDecoder {
         }
     }
 
-    /// Turns an event into the pending row (flushing the previous one).
-    fn push(&mut self, text: &[u8], ev: &GcEvent<'_>, meta: &RecordMeta) {
+    /// Appends an event as a row (after the CPU columns of the previous one). `whole` is
+    /// `text` when already checked as UTF-8.
+    fn push(&mut self, text: &[u8], whole: Option<&str>, ev: &GcEvent<'_>, meta: &RecordMeta) {
         self.flush();
-        let mut row = self.spare.take().unwrap_or_default();
-        row.text.clear();
-        row.text.extend_from_slice(text);
         // An OutOfMemoryError printed by the JVM on its stdout has no time of its own.
         let undated = ev.kind == "out_of_memory" && ev.wall_us.is_none() && ev.uptime_us.is_none();
         let (ts, clock) = match (ev.wall_us, ev.uptime_us, self.ctx.boot_time_us) {
@@ -230,33 +202,15 @@ impl GcDecoder {
             },
             _ => (meta.ingest_ts_us, "ingest"),
         };
-        row.ts = ts;
-        row.clock = clock;
-        row.ingest_ts = meta.ingest_ts_us;
-        row.offset = meta.offset;
-        row.uptime = ev.uptime_us.map(|u| u as f64 / 1e6);
-        row.host = ev.host.and_then(|h| range_of(text, h));
-        row.jvm = ev.pid.and_then(|p| range_of(text, p));
-        row.jvm_fixed.clear();
-        if row.jvm.is_none() && ev.pid.is_none() && undated {
-            row.jvm_fixed.push_str(&self.last_pid);
-        }
-        row.collector = ev.collector.or(self.collector);
-        row.gc_id = ev.gc_id;
-        row.kind = ev.kind;
-        row.phase_fixed.clear();
-        row.phase = range_of(text, ev.phase).unwrap_or_else(|| {
-            row.phase_fixed.push_str(ev.phase);
-            0..0
-        });
-        row.cause = ev.cause.and_then(|c| range_of(text, c));
-        row.stw = ev.stop_the_world;
-        row.duration = ev.duration_s;
-        row.heap = ev.heap;
-        row.young = ev.young;
-        row.old = ev.old;
-        row.metaspace = ev.metaspace;
-        row.times = ev.times;
+        let host = ev.host.filter(|h| inside(text, h));
+        let pid = ev.pid.filter(|p| inside(text, p));
+        // The JVM when the line does not name it but a preceding line did (OutOfMemoryError
+        // lines of the JVM's stdout in a log decorated with `pid`).
+        let pid_before = pid.is_none() && ev.pid.is_none() && undated;
+        let cause = ev.cause.filter(|c| inside(text, c));
+        let mut young = ev.young;
+        let mut old = ev.old;
+        let mut metaspace = ev.metaspace;
         // Sizes from this GC id's detail lines go on its first row with a heap transition.
         if ev.gc_id.is_some() && ev.gc_id == self.detail.gc_id && !ev.heap.is_empty() {
             let d = std::mem::take(&mut self.detail);
@@ -271,142 +225,75 @@ impl GcDecoder {
                     _ => Transition::default(),
                 }
             };
-            row.young = row.young.or(d.young).or(regions(d.eden, d.survivor));
-            row.old = row.old.or(d.old).or(regions(d.old_regions, d.humongous));
-            row.metaspace = row.metaspace.or(d.metaspace);
+            young = young.or(d.young).or(regions(d.eden, d.survivor));
+            old = old.or(d.old).or(regions(d.old_regions, d.humongous));
+            metaspace = metaspace.or(d.metaspace);
         }
-        self.rates(&mut row);
-        self.pending = Some(row);
-        self.rows += 1;
-    }
+        let key: &[u8] = match pid {
+            Some(p) => p.as_bytes(),
+            None if pid_before => self.last_pid.as_bytes(),
+            None => b"",
+        };
+        let (allocated, promoted) = rates(&mut self.after_gc, key, ev.kind, ev.heap, young, old);
 
-    /// `allocated_bytes` and `promoted_bytes` of a row whose sizes are final.
-    fn rates(&mut self, row: &mut Row) {
-        row.allocated = None;
-        row.promoted = None;
-        if row.heap.before.is_none() && row.young.before.is_none() {
-            return;
-        }
-        // Promoted: what the old generation gained in a young (or mixed) pause; from the
-        // heap and young totals when the old generation is not logged (JDK 8 ParNew /
-        // PSYoungGen lines): (heap - young) after minus (heap - young) before.
-        if matches!(row.kind, "young" | "mixed") {
-            row.promoted = match (row.old.before, row.old.after) {
-                (Some(b), Some(a)) => Some(a.saturating_sub(b)),
-                _ => match (
-                    row.heap.before,
-                    row.heap.after,
-                    row.young.before,
-                    row.young.after,
-                ) {
-                    (Some(hb), Some(ha), Some(yb), Some(ya)) => {
-                        let old_before = i128::from(hb) - i128::from(yb);
-                        let old_after = i128::from(ha) - i128::from(ya);
-                        Some((old_after - old_before).max(0) as u64)
-                    }
-                    _ => None,
-                },
-            };
-        }
-        // Allocated: this GC's before minus the previous GC's after, per JVM.
-        let key: &[u8] = match &row.jvm {
-            Some(r) => &row.text[r.clone()],
-            None => row.jvm_fixed.as_bytes(),
-        };
-        // Most logs have one JVM: the last entry, without a call to memcmp.
-        let same = |a: &AfterGc| a.jvm.len() == key.len() && (key.is_empty() || a.jvm == key);
-        let found = match self.after_gc.last() {
-            Some(a) if same(a) => Some(self.after_gc.len() - 1),
-            _ => self.after_gc.iter().rposition(same),
-        };
-        let i = match found {
-            Some(i) => i,
-            None => {
-                if self.after_gc.len() >= MAX_JVMS {
-                    self.after_gc.remove(0);
-                }
-                self.after_gc.push(AfterGc {
-                    jvm: key.to_vec(),
-                    ..Default::default()
-                });
-                self.after_gc.len() - 1
-            }
-        };
-        let prev = &mut self.after_gc[i];
-        let diff = |now: Option<u64>, before: Option<u64>| -> Option<i128> {
-            Some(i128::from(now?) - i128::from(before?))
-        };
-        // Young generation when both GCs logged it (what the application allocated goes
-        // there), else the whole heap. A negative difference (the heap shrank between two
-        // GCs, as when a concurrent phase freed memory) tells nothing: null.
-        let d = diff(row.young.before, prev.young).or_else(|| diff(row.heap.before, prev.heap));
-        row.allocated = d.filter(|d| *d >= 0).map(|d| d as u64);
-        if row.heap.after.is_some() || row.young.after.is_some() {
-            prev.heap = row.heap.after;
-            prev.young = row.young.after;
-        }
-    }
-
-    fn flush(&mut self) {
-        let Some(row) = self.pending.take() else {
-            return;
-        };
-        let text = &row.text;
-        // One UTF-8 check for the record; its ranges are then slices (char boundaries, as
-        // they came from `&str`s). Invalid bytes (JDK 8 records are checked, unified
-        // decorations only one by one) fall back to lossy copies.
-        let valid = std::str::from_utf8(text).ok();
-        let s = |r: &Range<usize>| -> Cow<'_, str> {
-            match valid.and_then(|t| t.get(r.clone())) {
-                Some(v) => Cow::Borrowed(v),
-                None => String::from_utf8_lossy(&text[r.clone()]),
-            }
-        };
-        self.ts.append_value(row.ts);
-        match &row.host {
-            Some(h) => self.host.append_value(s(h)),
+        self.ts.append_value(ts);
+        match host {
+            Some(h) => self.host.append_value(h),
             None => self.host.append_value(&self.ctx.host),
         }
         self.source.append_value(&self.ctx.source);
-        self.ingest_ts.append_value(row.ingest_ts);
-        self.offset.append_value(row.offset);
-        self.clock.append_value(row.clock);
-        self.uptime.append_option(row.uptime);
-        match &row.jvm {
-            Some(j) => self.jvm.append_value(s(j)),
-            None if !row.jvm_fixed.is_empty() => self.jvm.append_value(&row.jvm_fixed),
+        self.ingest_ts.append_value(meta.ingest_ts_us);
+        self.offset.append_value(meta.offset);
+        self.clock.append_value(clock);
+        self.uptime
+            .append_option(ev.uptime_us.map(|u| u as f64 / 1e6));
+        match pid {
+            Some(j) => self.jvm.append_value(j),
+            None if pid_before && !self.last_pid.is_empty() => {
+                self.jvm.append_value(&self.last_pid)
+            }
             None => self.jvm.append_value(&self.ctx.source),
         }
-        self.collector_col.append_option(row.collector);
-        self.gc_id.append_option(row.gc_id);
-        self.kind.append_value(row.kind);
-        if row.phase_fixed.is_empty() {
-            self.phase.append_value(s(&row.phase));
-        } else {
-            self.phase.append_value(&row.phase_fixed);
-        }
-        self.cause.append_option(row.cause.as_ref().map(s));
-        self.stw.append_option(row.stw);
-        self.duration.append_option(row.duration);
-        self.heap_before.append_option(row.heap.before);
-        self.heap_after.append_option(row.heap.after);
-        self.heap_capacity.append_option(row.heap.capacity);
-        self.young_before.append_option(row.young.before);
-        self.young_after.append_option(row.young.after);
-        self.old_before.append_option(row.old.before);
-        self.old_after.append_option(row.old.after);
-        self.meta_before.append_option(row.metaspace.before);
-        self.meta_after.append_option(row.metaspace.after);
-        self.allocated.append_option(row.allocated);
-        self.promoted.append_option(row.promoted);
-        self.user.append_option(row.times.map(|t| t.user));
-        self.sys.append_option(row.times.map(|t| t.sys));
-        self.real.append_option(row.times.map(|t| t.real));
-        match valid {
+        self.collector_col
+            .append_option(ev.collector.or(self.collector));
+        self.gc_id.append_option(ev.gc_id);
+        self.kind.append_value(ev.kind);
+        self.phase.append_value(ev.phase);
+        self.cause.append_option(cause);
+        self.stw.append_option(ev.stop_the_world);
+        self.duration.append_option(ev.duration_s);
+        self.heap_before.append_option(ev.heap.before);
+        self.heap_after.append_option(ev.heap.after);
+        self.heap_capacity.append_option(ev.heap.capacity);
+        self.young_before.append_option(young.before);
+        self.young_after.append_option(young.after);
+        self.old_before.append_option(old.before);
+        self.old_after.append_option(old.after);
+        self.meta_before.append_option(metaspace.before);
+        self.meta_after.append_option(metaspace.after);
+        self.allocated.append_option(allocated);
+        self.promoted.append_option(promoted);
+        // Invalid bytes (JDK 8 records are checked, unified decorations only one by one)
+        // make a lossy copy.
+        match whole.or_else(|| std::str::from_utf8(text).ok()) {
             Some(t) => self.message.append_value(t),
             None => self.message.append_value(String::from_utf8_lossy(text)),
         }
-        self.spare = Some(row);
+        self.pending = Some(HeldTimes {
+            gc_id: ev.gc_id,
+            times: ev.times,
+        });
+        self.rows += 1;
+    }
+
+    /// Appends the CPU columns of the latest row.
+    fn flush(&mut self) {
+        let Some(held) = self.pending.take() else {
+            return;
+        };
+        self.user.append_option(held.times.map(|t| t.user));
+        self.sys.append_option(held.times.map(|t| t.sys));
+        self.real.append_option(held.times.map(|t| t.real));
     }
 
     fn decode_unified(&mut self, line: &[u8], meta: &RecordMeta) -> Result<(), ParseError> {
@@ -443,7 +330,7 @@ impl GcDecoder {
                 if self.collector.is_none() && ev.kind != "safepoint" {
                     self.collector = ev.collector;
                 }
-                self.push(line, &ev, meta);
+                self.push(line, whole, &ev, meta);
             }
             Message::Sizes {
                 gc_id,
@@ -522,6 +409,72 @@ impl GcDecoder {
     }
 }
 
+/// `allocated_bytes` and `promoted_bytes` of a row whose sizes are final, with `after_gc`
+/// (per JVM, `key` its `pid`) updated to this GC.
+fn rates(
+    after_gc: &mut Vec<AfterGc>,
+    key: &[u8],
+    kind: &str,
+    heap: Transition,
+    young: Transition,
+    old: Transition,
+) -> (Option<u64>, Option<u64>) {
+    if heap.before.is_none() && young.before.is_none() {
+        return (None, None);
+    }
+    // Promoted: what the old generation gained in a young (or mixed) pause; from the
+    // heap and young totals when the old generation is not logged (JDK 8 ParNew /
+    // PSYoungGen lines): (heap - young) after minus (heap - young) before.
+    let mut promoted = None;
+    if matches!(kind, "young" | "mixed") {
+        promoted = match (old.before, old.after) {
+            (Some(b), Some(a)) => Some(a.saturating_sub(b)),
+            _ => match (heap.before, heap.after, young.before, young.after) {
+                (Some(hb), Some(ha), Some(yb), Some(ya)) => {
+                    let old_before = i128::from(hb) - i128::from(yb);
+                    let old_after = i128::from(ha) - i128::from(ya);
+                    Some((old_after - old_before).max(0) as u64)
+                }
+                _ => None,
+            },
+        };
+    }
+    // Allocated: this GC's before minus the previous GC's after, per JVM.
+    // Most logs have one JVM: the last entry, without a call to memcmp.
+    let same = |a: &AfterGc| a.jvm.len() == key.len() && (key.is_empty() || a.jvm == key);
+    let found = match after_gc.last() {
+        Some(a) if same(a) => Some(after_gc.len() - 1),
+        _ => after_gc.iter().rposition(same),
+    };
+    let i = match found {
+        Some(i) => i,
+        None => {
+            if after_gc.len() >= MAX_JVMS {
+                after_gc.remove(0);
+            }
+            after_gc.push(AfterGc {
+                jvm: key.to_vec(),
+                ..Default::default()
+            });
+            after_gc.len() - 1
+        }
+    };
+    let prev = &mut after_gc[i];
+    let diff = |now: Option<u64>, before: Option<u64>| -> Option<i128> {
+        Some(i128::from(now?) - i128::from(before?))
+    };
+    // Young generation when both GCs logged it (what the application allocated goes
+    // there), else the whole heap. A negative difference (the heap shrank between two
+    // GCs, as when a concurrent phase freed memory) tells nothing: null.
+    let d = diff(young.before, prev.young).or_else(|| diff(heap.before, prev.heap));
+    let allocated = d.filter(|d| *d >= 0).map(|d| d as u64);
+    if heap.after.is_some() || young.after.is_some() {
+        prev.heap = heap.after;
+        prev.young = young.after;
+    }
+    (allocated, promoted)
+}
+
 impl Decoder for GcDecoder {
     fn kind(&self) -> EventKind {
         EventKind::Gc
@@ -560,7 +513,7 @@ impl Decoder for GcDecoder {
                     {
                         self.collector = ev.collector;
                     }
-                    self.push(line, ev, meta);
+                    self.push(line, None, ev, meta);
                 }
             }
             Legacy::StatsStart => self.in_stats = true,
