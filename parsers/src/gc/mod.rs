@@ -48,8 +48,8 @@
 //! logged for the current GC id (`Eden regions: 12->0(13)` times the region size,
 //! `PSYoungGen: ...`, `ParOldGen`, `DefNew`, `Tenured`, `Metaspace`) and puts them on that
 //! GC id's next row with a heap transition; the `User=.. Sys=.. Real=..` line that follows a
-//! pause fills that pause's `*_seconds` CPU columns (the last row is held back until the next
-//! row or `finish`). Known banner/configuration lines (`Using G1`, `Version:`, `Heap Region
+//! pause fills that pause's `*_seconds` CPU columns (the last row's CPU columns are held back
+//! until the next row or `finish`). Known banner/configuration lines (`Using G1`, `Version:`, `Heap Region
 //! Size:`, JDK 8 `Java HotSpot(TM)`, `Memory:`, `CommandLine flags:`, log rotation lines,
 //! Shenandoah statistics tables, the heap printout at exit) are skipped; an unknown line
 //! is a dead letter.
@@ -294,6 +294,33 @@ pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     })
 }
 
+/// `str::trim_end`, without the Unicode table look-up when the text ends in a printable
+/// ASCII byte (as log lines nearly always do).
+pub(crate) fn trim_end_fast(s: &str) -> &str {
+    match s.as_bytes().last() {
+        Some(b'!'..=b'~') | None => s,
+        _ => s.trim_end(),
+    }
+}
+
+/// `str::trim`, likewise.
+pub(crate) fn trim_fast(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(b'!'..=b'~'), Some(b'!'..=b'~')) | (None, None) => s,
+        _ => s.trim(),
+    }
+}
+
+/// Offset of the last `b` in `s`: a plain loop, cheaper than a searcher on short text.
+pub(crate) fn rfind_byte(s: &str, b: u8) -> Option<usize> {
+    s.as_bytes().iter().rposition(|&c| c == b)
+}
+
+/// Offset of the first `b` in `s`, likewise.
+pub(crate) fn find_byte(s: &[u8], b: u8) -> Option<usize> {
+    s.iter().position(|&c| c == b)
+}
+
 /// Parses a number with `.` or `,` as the decimal separator.
 pub(crate) fn parse_decimal(s: &[u8]) -> Option<f64> {
     if s.is_empty() {
@@ -450,7 +477,7 @@ pub(crate) fn classify_phase(name: &str) -> (&'static str, Option<bool>, Option<
     let n = name;
     if let Some(p) = n.strip_prefix("Pause ") {
         let kind = if p.starts_with("Young") {
-            if n.contains("(Mixed)") {
+            if contains(n.as_bytes(), b"(Mixed)") {
                 "mixed"
             } else {
                 "young"
@@ -471,11 +498,11 @@ pub(crate) fn classify_phase(name: &str) -> (&'static str, Option<bool>, Option<
             "initial_mark"
         } else if p.starts_with("Degenerated") {
             "degenerated"
-        } else if p.contains("Update Refs") {
+        } else if contains(p.as_bytes(), b"Update Refs") {
             "update_refs"
         } else if p.starts_with("Relocate") {
             "relocate"
-        } else if p.contains("Evac") {
+        } else if contains(p.as_bytes(), b"Evac") {
             "evacuation"
         } else {
             "pause"
@@ -483,8 +510,8 @@ pub(crate) fn classify_phase(name: &str) -> (&'static str, Option<bool>, Option<
         let col = if p.starts_with("Init Mark")
             || p.starts_with("Final Mark")
             || p.starts_with("Degenerated")
-            || p.contains("Update Refs")
-            || p.contains("Evac")
+            || contains(p.as_bytes(), b"Update Refs")
+            || contains(p.as_bytes(), b"Evac")
         {
             Some(collector::SHENANDOAH)
         } else if p.starts_with("Mark Start")
@@ -542,7 +569,7 @@ pub(crate) fn is_qualifier(g: &str) -> bool {
 /// text, the phase is what precedes it; otherwise (JDK 8 `GC pause (G1 Evacuation Pause)
 /// (young)`) the phase is the whole text.
 pub(crate) fn split_phase_cause(text: &str) -> (&str, Option<&str>) {
-    let text = text.trim_end();
+    let text = trim_end_fast(text);
     let b = text.as_bytes();
     let mut cause: Option<(usize, usize)> = None;
     let mut depth = 0u32;
@@ -565,7 +592,7 @@ pub(crate) fn split_phase_cause(text: &str) -> (&str, Option<&str>) {
         }
     }
     match cause {
-        Some((o, c)) if c + 1 == text.len() => (text[..o].trim_end(), Some(&text[o + 1..c])),
+        Some((o, c)) if c + 1 == text.len() => (trim_end_fast(&text[..o]), Some(&text[o + 1..c])),
         Some((o, c)) => (text, Some(&text[o + 1..c])),
         None => (text, None),
     }

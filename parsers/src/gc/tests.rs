@@ -891,3 +891,38 @@ fn a_rotated_files_decoder_continues_from_the_previous_file() {
     assert_eq!(col_u64(&b, "allocated_bytes", r), Some(15 * M));
     assert_eq!(col_u64(&b, "promoted_bytes", r), Some(15 * M));
 }
+
+#[test]
+fn uptime_in_integers_equals_the_rounded_float() {
+    use super::unified::uptime_us_exact;
+    let float = |s: &str| (parse_decimal(s.as_bytes()).unwrap() * 1e6).round() as i64;
+    let mut texts: Vec<String> = Vec::new();
+    for int in (0..3000u64).chain([86_399, 1_000_000, 12_345_678, 99_999_999]) {
+        texts.push(format!("{int}"));
+        for frac in [0u64, 1, 5, 9, 10, 99, 123, 500, 999] {
+            texts.push(format!("{int}.{frac:03}"));
+            texts.push(format!("{int},{frac:03}"));
+        }
+        for digits in 1..=6u32 {
+            let frac = (int * 7919 + u64::from(digits) * 104_729) % 10u64.pow(digits);
+            texts.push(format!("{int}.{frac:0w$}", w = digits as usize));
+        }
+    }
+    for t in &texts {
+        assert_eq!(uptime_us_exact(t.as_bytes()), Some(float(t)), "{t}");
+    }
+    // Other shapes are left to the float path.
+    assert_eq!(uptime_us_exact(b"5."), Some(float("5.")));
+    for t in [
+        "",
+        ".5",
+        "1.2345678",
+        "123456789.0",
+        "1e3",
+        "1.2.3",
+        "-1",
+        "1 ",
+    ] {
+        assert_eq!(uptime_us_exact(t.as_bytes()), None, "{t}");
+    }
+}

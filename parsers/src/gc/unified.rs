@@ -23,11 +23,10 @@
 //! The decorations are always printed in the JVM's fixed order, whatever order `-Xlog` named
 //! them in; they are recognised by shape, so any subset works.
 
-use memchr::memchr;
-
 use super::{
-    CpuTimes, GcEvent, Transition, classify_phase, collector, contains, parse_decimal,
-    parse_duration, parse_size, parse_transition, split_phase_cause,
+    CpuTimes, GcEvent, Transition, classify_phase, collector, contains, find_byte, parse_decimal,
+    parse_duration, parse_size, parse_transition, rfind_byte, split_phase_cause, trim_end_fast,
+    trim_fast,
 };
 use crate::error::{ErrorKind, ParseError};
 use crate::text::parse_u64;
@@ -77,7 +76,7 @@ pub(crate) fn parse_decorations_in<'a>(
     let mut d = Decorations::default();
     let mut pos = 0;
     while line.get(pos) == Some(&b'[') {
-        let Some(close) = memchr(b']', &line[pos..]).map(|i| pos + i) else {
+        let Some(close) = find_byte(&line[pos..], b']').map(|i| pos + i) else {
             return Err(ParseError::new(
                 ErrorKind::Malformed,
                 pos,
@@ -106,7 +105,7 @@ fn decoration<'a>(
         Some(t) => t,
         None => std::str::from_utf8(s).map_err(|_| bad("decoration is not UTF-8"))?,
     };
-    let trimmed = text.trim();
+    let trimmed = trim_fast(text);
     let first = s.first().copied().unwrap_or(b' ');
     if first.is_ascii_digit() {
         if s.len() >= 19 && s[4] == b'-' && s[7] == b'-' {
@@ -126,8 +125,14 @@ fn decoration<'a>(
             let n = parse_u64(v.as_bytes()).ok_or_else(|| bad("expected `<nanos>ns`"))?;
             d.nanos_us = Some((n / 1000) as i64);
         } else if let Some(v) = text.strip_suffix('s') {
-            let secs = parse_decimal(v.as_bytes()).ok_or_else(|| bad("expected `<seconds>s`"))?;
-            d.uptime_us = Some((secs * 1e6).round() as i64);
+            d.uptime_us = Some(match uptime_us_exact(v.as_bytes()) {
+                Some(us) => us,
+                None => {
+                    let secs =
+                        parse_decimal(v.as_bytes()).ok_or_else(|| bad("expected `<seconds>s`"))?;
+                    (secs * 1e6).round() as i64
+                }
+            });
         } else if s.iter().all(u8::is_ascii_digit) {
             if d.pid.is_none() {
                 d.pid = Some(text);
@@ -150,6 +155,35 @@ fn decoration<'a>(
         d.host = Some(trimmed);
     }
     Ok(())
+}
+
+/// `0.123` / `2,048` seconds in µs with integers only, for the usual shape (up to 8 integer
+/// and 6 fraction digits), where it equals `(parse_decimal(s) * 1e6).round()`: that value is
+/// within a few ulps of an integer below 10^14, so the rounding gives this exact one. `None`
+/// for any other shape.
+pub(super) fn uptime_us_exact(s: &[u8]) -> Option<i64> {
+    let int_len = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    if int_len == 0 || int_len > 8 {
+        return None;
+    }
+    let mut us: i64 = 0;
+    for &b in &s[..int_len] {
+        us = us * 10 + i64::from(b - b'0');
+    }
+    us *= 1_000_000;
+    let rest = &s[int_len..];
+    let Some((&sep, frac)) = rest.split_first() else {
+        return Some(us);
+    };
+    if !matches!(sep, b'.' | b',') || frac.len() > 6 || !frac.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut scale = 100_000;
+    for &b in frac {
+        us += i64::from(b - b'0') * scale;
+        scale /= 10;
+    }
+    Some(us)
 }
 
 /// What a unified message says. Returned by value (no allocation per line), hence the
@@ -234,7 +268,7 @@ pub fn parse_message<'a>(line: &'a [u8], msg_at: usize, d: &Decorations<'a>) -> 
 
 /// [`parse_message`] of a message already checked as UTF-8.
 pub(crate) fn parse_message_str<'a>(msg: &'a str, d: &Decorations<'a>) -> Message<'a> {
-    let msg = msg.trim_end();
+    let msg = trim_end_fast(msg);
     let (gc_id, rest) = split_gc_id(msg);
     // Generational ZGC prefixes phases with the generation: `y: Pause Mark Start 0.010ms`.
     let rest = match rest.as_bytes() {
@@ -277,7 +311,7 @@ pub(crate) fn parse_message_str<'a>(msg: &'a str, d: &Decorations<'a>) -> Messag
         ("Relocation Stall (", "relocation_stall"),
     ] {
         if rest.starts_with(prefix) {
-            let Some(sp) = rest.rfind(' ') else {
+            let Some(sp) = rfind_byte(rest, b' ') else {
                 return Message::Unknown;
             };
             let Some((secs, n)) = parse_duration(&rest.as_bytes()[sp + 1..]) else {
@@ -352,7 +386,7 @@ pub(crate) const STOPPED: &str = "Total time for which application threads were 
 
 fn split_gc_id(msg: &str) -> (Option<u64>, &str) {
     if let Some(r) = msg.strip_prefix("GC(")
-        && let Some(close) = r.find(')')
+        && let Some(close) = find_byte(r.as_bytes(), b')')
         && let Some(id) = parse_u64(&r.as_bytes()[..close])
     {
         let rest = &r[close + 1..];
@@ -363,7 +397,7 @@ fn split_gc_id(msg: &str) -> (Option<u64>, &str) {
 
 /// `Pause Young (Normal) (G1 Evacuation Pause) 24M->4M(256M) 3.456ms`; no duration: a start marker.
 fn timed_phase<'a>(rest: &'a str, base: GcEvent<'a>) -> Message<'a> {
-    let Some(sp) = rest.rfind(' ') else {
+    let Some(sp) = rfind_byte(rest, b' ') else {
         return Message::Known;
     };
     let last = &rest[sp + 1..];
@@ -373,14 +407,14 @@ fn timed_phase<'a>(rest: &'a str, base: GcEvent<'a>) -> Message<'a> {
     if n != last.len() {
         return Message::Known;
     }
-    let mut name = rest[..sp].trim_end();
+    let mut name = trim_end_fast(&rest[..sp]);
     let mut heap = Transition::default();
-    if let Some(sp2) = name.rfind(' ')
+    if let Some(sp2) = rfind_byte(name, b' ')
         && let Some((t, n)) = parse_transition(&name.as_bytes()[sp2 + 1..])
         && n == name.len() - sp2 - 1
     {
         heap = t;
-        name = name[..sp2].trim_end();
+        name = trim_end_fast(&name[..sp2]);
     }
     let (phase, cause) = split_phase_cause(name);
     let (kind, stw, col) = classify_phase(phase);
