@@ -28,7 +28,7 @@ use evtx::{EvtxChunkData, EvtxChunkHeader, EvtxFileHeader, HeaderFlags, ParserSe
 use memchr::memmem;
 
 use super::columns::Columns;
-use super::xml::parse_event;
+use super::xml::{Scratch, parse_event_with, recycle};
 use crate::decoder::{Decoder, RecordMeta, SourceContext};
 use crate::error::{ErrorKind, ParseError};
 use crate::event::EventKind;
@@ -207,6 +207,8 @@ pub struct EvtxDecoder {
     header: Option<FileHeader>,
     /// Reused chunk buffer (the crate takes an owned copy of each chunk).
     buf: Vec<u8>,
+    /// Vectors the XML reader fills, reused from record to record.
+    scratch: Scratch,
 }
 
 impl EvtxDecoder {
@@ -224,6 +226,7 @@ impl EvtxDecoder {
             last_record_id: None,
             header: None,
             buf: Vec::with_capacity(CHUNK_SIZE),
+            scratch: Scratch::default(),
         }
     }
 
@@ -298,6 +301,7 @@ impl EvtxDecoder {
                 self.skip_through,
                 &mut self.last_record_id,
                 &mut self.cols,
+                &mut self.scratch,
                 &mut failures,
                 meta,
             )
@@ -391,12 +395,14 @@ fn describe(failures: &[Failure], chunk_at: u64) -> String {
 
 /// Reads every record of an opened chunk into `cols`, listing the failures. `Err` when the
 /// chunk cannot be parsed at all (its string table).
+#[allow(clippy::too_many_arguments)]
 fn read_chunk(
     chunk: &mut EvtxChunkData,
     settings: &Arc<ParserSettings>,
     skip_through: Option<u64>,
     last_record_id: &mut Option<u64>,
     cols: &mut Columns,
+    scratch: &mut Scratch,
     failures: &mut Vec<Failure>,
     meta: &RecordMeta,
 ) -> Result<(), String> {
@@ -433,7 +439,7 @@ fn read_chunk(
                     Ok(t) => Cow::Borrowed(t),
                     Err(_) => String::from_utf8_lossy(&xml),
                 };
-                match parse_event(&text) {
+                match parse_event_with(&text, scratch) {
                     Ok(mut ev) => {
                         ev.record_id = ev.record_id.or(Some(id));
                         ev.evtx_record_id = Some(id);
@@ -444,6 +450,7 @@ fn read_chunk(
                             }
                             None => failures.push(fail("the record has no EventID".into())),
                         }
+                        scratch.data = recycle(ev.data.0);
                     }
                     Err(e) => failures.push(fail(format!("its XML rendering: {}", e.reason))),
                 }

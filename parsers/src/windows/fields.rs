@@ -155,6 +155,19 @@ impl<'a> Data<'a> {
 /// write upper case, NXLog sometimes without braces). Anything that is not a GUID is kept
 /// as it is.
 pub fn guid(s: Cow<'_, str>) -> Cow<'_, str> {
+    // Most GUIDs come in this spelling already (the evtx crate writes it): no trim, no copy.
+    if let [b'{', inner @ .., b'}'] = s.as_bytes()
+        && inner.len() == 36
+        && inner.iter().enumerate().all(|(i, &c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == b'-'
+            } else {
+                c.is_ascii_digit() || (b'a'..=b'f').contains(&c)
+            }
+        })
+    {
+        return s;
+    }
     let t = s.trim();
     let inner = t
         .strip_prefix('{')

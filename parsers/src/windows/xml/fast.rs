@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use memchr::{memchr, memchr2, memchr3};
 
-use super::walk::{Attrs, Walk};
+use super::walk::{Scratch, Walk};
 use crate::windows::fields::Event;
 
 /// Deepest element nesting read here (event XML nests about 5 deep).
@@ -86,20 +86,18 @@ static CLASS: [u8; 256] = {
 #[inline]
 fn name_end(b: &[u8], from: usize) -> (usize, usize) {
     let mut j = from;
-    let mut local = from;
-    let mut prefixed = false;
-    while j < b.len() {
-        let c = CLASS[b[j] as usize];
-        if c & NAME_STOP != 0 {
-            break;
-        }
-        if c & COLON != 0 && !prefixed {
-            prefixed = true;
-            local = j + 1;
-        }
+    while j < b.len() && CLASS[b[j] as usize] & (NAME_STOP | COLON) == 0 {
         j += 1;
     }
-    (j, local)
+    if j < b.len() && b[j] == b':' {
+        let local = j + 1;
+        j = local;
+        while j < b.len() && CLASS[b[j] as usize] & NAME_STOP == 0 {
+            j += 1;
+        }
+        return (j, local);
+    }
+    (j, from)
 }
 
 /// Index of the first `c` in `b[from..]`: a plain loop over the first bytes (names and
@@ -161,15 +159,14 @@ fn unescape_if(raw: &str, amp: bool) -> Option<Cow<'_, str>> {
 }
 
 /// Parses one `<Event>` element, or `None` when the general reader must.
-pub(super) fn parse(xml: &str) -> Option<Event<'_>> {
+pub(super) fn parse<'a>(xml: &'a str, scratch: &mut Scratch) -> Option<Event<'a>> {
     let b = xml.as_bytes();
     // Open elements as (start, end) of their qualified names: offsets, not slices, so
     // that the stack is half the size to set up for every record.
     if u32::try_from(b.len()).is_err() {
         return None;
     }
-    let mut w = Walk::new(b.len());
-    let mut attrs = Attrs::with_capacity(8);
+    let (mut w, mut attrs) = Walk::from_scratch(b.len(), scratch);
     let mut stack: [(u32, u32); MAX_DEPTH] = [(0, 0); MAX_DEPTH];
     let mut depth = 0usize;
     let mut seen_root = false;
@@ -305,5 +302,5 @@ pub(super) fn parse(xml: &str) -> Option<Event<'_>> {
     if has(tail, b'&') {
         unescape(tail)?;
     }
-    closed.then(|| w.finish())
+    closed.then(|| w.finish_into(attrs, scratch))
 }

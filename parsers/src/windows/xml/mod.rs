@@ -26,12 +26,23 @@ mod walk;
 
 use memchr::{memchr, memmem};
 
+pub(crate) use walk::{Scratch, recycle};
+
 use crate::error::ParseError;
 use crate::windows::fields::Event;
 
 /// Parses one `<Event>` element (an XML declaration and whitespace around it are allowed).
 pub(crate) fn parse_event(xml: &str) -> Result<Event<'_>, ParseError> {
-    match fast::parse(xml) {
+    parse_event_with(xml, &mut Scratch::default())
+}
+
+/// [`parse_event`] with vectors kept from earlier records (give the event's data vector
+/// back with [`recycle`] once the event is used).
+pub(crate) fn parse_event_with<'a>(
+    xml: &'a str,
+    scratch: &mut Scratch,
+) -> Result<Event<'a>, ParseError> {
+    match fast::parse(xml, scratch) {
         Some(ev) => Ok(ev),
         None => general::parse(xml),
     }
@@ -41,7 +52,7 @@ pub(crate) fn parse_event(xml: &str) -> Result<Event<'_>, ParseError> {
 /// (`None`: the fast reader leaves it to the general one). For tests and fuzzing.
 #[doc(hidden)]
 pub fn readers_agree(xml: &str) -> Option<bool> {
-    let fast = fast::parse(xml)?;
+    let fast = fast::parse(xml, &mut Scratch::default())?;
     Some(general::parse(xml).is_ok_and(|g| g == fast))
 }
 

@@ -179,13 +179,57 @@ pub(super) struct Walk<'a> {
     path: Vec<Level<'a>>,
 }
 
+/// Vectors a walk fills, kept by a decoder from one record to the next so that a record
+/// costs no allocation for them (empty between records; see [`recycle`]).
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// The event's data entries (returned by the caller once the event is appended).
+    pub data: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    names: Vec<(Cow<'static, str>, u32)>,
+    attrs: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+}
+
+/// `v` emptied, for borrows of another lifetime: the same allocation (an in-place collect
+/// over no elements), with no unsafe code.
+/// (`T` and `U` are one type but for lifetimes, so the allocation fits.)
+pub(crate) fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
+}
+
+/// Room for a typical event's entries: growing these vectors cost more than the rest of
+/// the walk.
+const ENTRIES: usize = 32;
+
+fn with_room<T>(mut v: Vec<T>) -> Vec<T> {
+    v.reserve(ENTRIES);
+    v
+}
+
 impl<'a> Walk<'a> {
     /// A walker over a record of `len` bytes (for error offsets).
     pub fn new(len: usize) -> Self {
-        // Room for a typical event's entries: growing these vectors cost more than the rest
-        // of the walk.
+        Self::with_vectors(len, Vec::new(), Vec::new())
+    }
+
+    /// A walker that fills the vectors of `scratch` (take them back with
+    /// [`Walk::finish_into`]), and the attribute vector for the reader.
+    pub fn from_scratch(len: usize, scratch: &mut Scratch) -> (Self, Attrs<'a>) {
+        let data = recycle(std::mem::take(&mut scratch.data));
+        let names = recycle(std::mem::take(&mut scratch.names));
+        let attrs = recycle(std::mem::take(&mut scratch.attrs));
+        (Self::with_vectors(len, data, names), attrs)
+    }
+
+    fn with_vectors(
+        len: usize,
+        data: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+        names: Vec<(Cow<'a, str>, u32)>,
+    ) -> Self {
         let mut ev = Event::default();
-        ev.data.0.reserve(32);
+        ev.data.0 = with_room(data);
         Walk {
             len,
             ev,
@@ -196,7 +240,7 @@ impl<'a> Walk<'a> {
             key: Cow::Borrowed(""),
             top: Siblings {
                 bloom: 0,
-                names: Vec::with_capacity(32),
+                names: with_room(names),
             },
             path: Vec::new(),
         }
@@ -383,6 +427,14 @@ impl<'a> Walk<'a> {
 
     /// The event once the root closed.
     pub fn finish(self) -> Event<'a> {
+        self.ev
+    }
+
+    /// The event once the root closed; the walk's own vectors (and `attrs`) go back to
+    /// `scratch`.
+    pub fn finish_into(self, attrs: Attrs<'a>, scratch: &mut Scratch) -> Event<'a> {
+        scratch.names = recycle(self.top.names);
+        scratch.attrs = recycle(attrs);
         self.ev
     }
 }
