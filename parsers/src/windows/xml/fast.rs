@@ -25,7 +25,38 @@ fn unescape(raw: &str) -> Option<Cow<'_, str>> {
     if !has(raw, b'&') {
         return Some(Cow::Borrowed(raw));
     }
-    quick_xml::escape::unescape(raw).ok()
+    resolve(raw)
+}
+
+/// `raw`, which holds a `&`, with its references resolved as quick-xml resolves them: the
+/// predefined entities here (the only ones renderers write, `&lt;` most), anything else
+/// by quick-xml itself over the whole of `raw`.
+fn resolve(raw: &str) -> Option<Cow<'_, str>> {
+    let b = raw.as_bytes();
+    let mut out = String::with_capacity(raw.len());
+    let mut last = 0;
+    while let Some(p) = memchr(b'&', &b[last..]) {
+        let at = last + p;
+        let rest = &b[at + 1..];
+        let (text, n) = if rest.starts_with(b"lt;") {
+            ("<", 3)
+        } else if rest.starts_with(b"gt;") {
+            (">", 3)
+        } else if rest.starts_with(b"amp;") {
+            ("&", 4)
+        } else if rest.starts_with(b"quot;") {
+            ("\"", 5)
+        } else if rest.starts_with(b"apos;") {
+            ("'", 5)
+        } else {
+            return quick_xml::escape::unescape(raw).ok();
+        };
+        out.push_str(&raw[last..at]);
+        out.push_str(text);
+        last = at + 1 + n;
+    }
+    out.push_str(&raw[last..]);
+    Some(Cow::Owned(out))
 }
 
 /// Whether `s` holds the byte `c` (a plain loop for the short strings of event XML).
@@ -152,7 +183,7 @@ fn value_end(b: &[u8], from: usize, q: u8) -> Option<(usize, bool)> {
 #[inline]
 fn unescape_if(raw: &str, amp: bool) -> Option<Cow<'_, str>> {
     if amp {
-        quick_xml::escape::unescape(raw).ok()
+        resolve(raw)
     } else {
         Some(Cow::Borrowed(raw))
     }
@@ -303,4 +334,32 @@ pub(super) fn parse<'a>(xml: &'a str, scratch: &mut Scratch) -> Option<Event<'a>
         unescape(tail)?;
     }
     closed.then(|| w.finish_into(attrs, scratch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+
+    #[test]
+    fn references_resolve_as_quick_xml_resolves_them() {
+        for raw in [
+            "&lt;a&gt;",
+            "x &amp; y;z &quot;q&quot; &apos;",
+            "a;b&lt;;c",
+            "&#60;&lt;",
+            "&#x3C;",
+            "&nbsp;",
+            "&lt",
+            "& lt;",
+            "&&lt;",
+            "tail &amp;",
+            "&LT;",
+        ] {
+            assert_eq!(
+                resolve(raw),
+                quick_xml::escape::unescape(raw).ok(),
+                "{raw:?}"
+            );
+        }
+    }
 }
