@@ -377,7 +377,8 @@ impl<'a> Walk<'a> {
                         .data
                         .push_positional(self.position, level.name, value);
                 } else {
-                    let mut k = String::new();
+                    let len = self.path.iter().map(|l| l.name.len() + 1).sum::<usize>();
+                    let mut k = String::with_capacity(len + level.name.len());
                     for l in &self.path {
                         k.push_str(&l.name);
                         k.push('.');
