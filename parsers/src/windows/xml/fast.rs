@@ -214,6 +214,19 @@ pub(super) fn parse<'a>(xml: &'a str, scratch: &mut Scratch) -> Option<Event<'a>
         }
         match *b.get(lt + 1)? {
             b'/' => {
+                // The usual close tag, `</` the open element's name `>`: no scan.
+                if depth > 0 {
+                    let (os, oe) = stack[depth - 1];
+                    let name = &b[os as usize..oe as usize];
+                    let e = lt + 2 + name.len();
+                    if b.get(e) == Some(&b'>') && &b[lt + 2..e] == name {
+                        depth -= 1;
+                        w.close(depth);
+                        closed = depth == 0;
+                        i = e + 1;
+                        continue;
+                    }
+                }
                 let gt = find(b, lt + 2, b'>')?;
                 let mut ne = gt;
                 while ne > lt + 2 && is_space(b[ne - 1]) {
