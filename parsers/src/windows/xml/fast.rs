@@ -150,11 +150,14 @@ fn find(b: &[u8], from: usize, c: u8) -> Option<usize> {
 fn find_lt(b: &[u8], from: usize) -> Option<(usize, bool)> {
     let end = b.len().min(from + 32);
     for (k, &x) in b[from..end].iter().enumerate() {
-        if x == b'<' {
-            return Some((from + k, false));
-        }
-        if x == b'&' {
-            return find(b, from + k, b'<').map(|p| (p, true));
+        // One table test per byte for the usual bytes ('<' and '&' are both BAD).
+        if CLASS[x as usize] & BAD != 0 {
+            if x == b'<' {
+                return Some((from + k, false));
+            }
+            if x == b'&' {
+                return find(b, from + k, b'<').map(|p| (p, true));
+            }
         }
     }
     match memchr2(b'<', b'&', &b[end..]) {
