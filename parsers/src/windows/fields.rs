@@ -150,6 +150,29 @@ impl<'a> Data<'a> {
     }
 }
 
+/// Whether the bytes are `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in lower-case hex: the four
+/// hyphens tested in place, the 32 digits by one table lookup each, with no branch per byte.
+#[inline]
+fn is_low_guid(g: &[u8; 36]) -> bool {
+    const LOW_HEX: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut c = 0;
+        while c < 256 {
+            t[c] = matches!(c as u8, b'0'..=b'9' | b'a'..=b'f');
+            c += 1;
+        }
+        t
+    };
+    if g[8] != b'-' || g[13] != b'-' || g[18] != b'-' || g[23] != b'-' {
+        return false;
+    }
+    let mut ok = true;
+    for (i, &c) in g.iter().enumerate() {
+        ok &= LOW_HEX[c as usize] | matches!(i, 8 | 13 | 18 | 23);
+    }
+    ok
+}
+
 /// A GUID in one spelling whatever the form's: `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}`,
 /// lower case in braces as the evtx crate and Winlogbeat write it (Windows' XML and NXLog
 /// write upper case, NXLog sometimes without braces). Anything that is not a GUID is kept
@@ -157,14 +180,8 @@ impl<'a> Data<'a> {
 pub fn guid(s: Cow<'_, str>) -> Cow<'_, str> {
     // Most GUIDs come in this spelling already (the evtx crate writes it): no trim, no copy.
     if let [b'{', inner @ .., b'}'] = s.as_bytes()
-        && inner.len() == 36
-        && inner.iter().enumerate().all(|(i, &c)| {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                c == b'-'
-            } else {
-                c.is_ascii_digit() || (b'a'..=b'f').contains(&c)
-            }
-        })
+        && let Ok(g) = <&[u8; 36]>::try_from(inner)
+        && is_low_guid(g)
     {
         return s;
     }
