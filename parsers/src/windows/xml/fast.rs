@@ -117,6 +117,17 @@ static CLASS: [u8; 256] = {
 #[inline]
 fn name_end(b: &[u8], from: usize) -> (usize, usize) {
     let mut j = from;
+    // Four bytes a test while they fit (the classes OR-ed), then one at a time.
+    while let Some(q) = b.get(j..j + 4) {
+        let k = CLASS[q[0] as usize]
+            | CLASS[q[1] as usize]
+            | CLASS[q[2] as usize]
+            | CLASS[q[3] as usize];
+        if k & (NAME_STOP | COLON) != 0 {
+            break;
+        }
+        j += 4;
+    }
     while j < b.len() && CLASS[b[j] as usize] & (NAME_STOP | COLON) == 0 {
         j += 1;
     }
