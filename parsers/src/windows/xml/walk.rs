@@ -266,6 +266,7 @@ impl<'a> Walk<'a> {
     }
 
     /// An element named `name` (local name) opens at `depth` (the root is 0), at byte `at`.
+    #[inline]
     pub fn open(
         &mut self,
         name: Cow<'a, str>,
@@ -364,6 +365,7 @@ impl<'a> Walk<'a> {
     }
 
     /// The element opened at `depth` closes.
+    #[inline]
     pub fn close(&mut self, depth: usize) {
         if matches!(self.section, Section::UserData | Section::Other)
             && !self.path.is_empty()
