@@ -5,25 +5,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use super::framing::{self, with_line_end};
 use memchr::memchr;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-
-/// `end` extended over trailing blanks and one line end; `None` if more input could extend it.
-fn with_line_end(b: &[u8], mut end: usize, eof: bool) -> Option<usize> {
-    while end < b.len() && matches!(b[end], b' ' | b'\t' | b'\r') {
-        end += 1;
-    }
-    if end < b.len() {
-        if b[end] == b'\n' {
-            end += 1;
-        }
-        Some(end)
-    } else if eof {
-        Some(end)
-    } else {
-        None
-    }
-}
 
 /// Frames one JSON object (one per line, or pretty-printed over many), an array's `[`, `,`
 /// or `]` (structural records), or a line that is neither.
@@ -31,13 +15,9 @@ fn with_line_end(b: &[u8], mut end: usize, eof: bool) -> Option<usize> {
 /// An object whose string runs into a line end, or in which a line starts with `{` at the
 /// object's top level, is broken (truncated): it ends there, so the next object survives.
 pub(crate) fn frame(b: &[u8], eof: bool) -> Option<usize> {
-    let first = b.iter().position(|c| !c.is_ascii_whitespace());
-    // Blank lines are records of their own, whatever follows them.
-    if let Some(n) = memchr(b'\n', &b[..first.unwrap_or(b.len())]) {
-        return Some(n + 1);
-    }
-    let Some(i) = first else {
-        return (eof && !b.is_empty()).then_some(b.len());
+    let i = match framing::first_record_byte(b, eof) {
+        Ok(i) => i,
+        Err(framed) => return framed,
     };
     match b[i] {
         b'[' | b',' | b']' => with_line_end(b, i + 1, eof),

@@ -43,6 +43,7 @@
 mod columns;
 pub mod evtx;
 pub(crate) mod fields;
+mod framing;
 mod json;
 pub mod nxlog;
 pub mod schema;

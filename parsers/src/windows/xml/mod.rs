@@ -24,6 +24,7 @@ mod fast;
 mod general;
 mod walk;
 
+use crate::windows::framing::{self, with_line_end};
 use memchr::{memchr, memmem};
 
 pub(crate) use walk::{Scratch, recycle};
@@ -80,32 +81,11 @@ fn next_event_start(b: &[u8], from: usize) -> Option<usize> {
     next_tag(b, from, b"<Event")
 }
 
-/// `end` extended over trailing blanks and one line end; `None` if more input could extend it.
-fn with_line_end(b: &[u8], mut end: usize, eof: bool) -> Option<usize> {
-    while end < b.len() && matches!(b[end], b' ' | b'\t' | b'\r') {
-        end += 1;
-    }
-    if end < b.len() {
-        if b[end] == b'\n' {
-            end += 1;
-        }
-        Some(end)
-    } else if eof {
-        Some(end)
-    } else {
-        None
-    }
-}
-
 /// Frames the next record of rendered event XML (see the module docs).
 pub(crate) fn frame(b: &[u8], eof: bool) -> Option<usize> {
-    let first = b.iter().position(|c| !c.is_ascii_whitespace());
-    // Blank lines are records of their own, whatever follows them.
-    if let Some(n) = memchr(b'\n', &b[..first.unwrap_or(b.len())]) {
-        return Some(n + 1);
-    }
-    let Some(i) = first else {
-        return (eof && !b.is_empty()).then_some(b.len());
+    let i = match framing::first_record_byte(b, eof) {
+        Ok(i) => i,
+        Err(framed) => return framed,
     };
     let rest = &b[i..];
     // A partial tag name at the end of the buffer: wait to see what it is.
