@@ -6,15 +6,24 @@
 //! [`Catalogue::with`] (from configuration), and their rows are tried *before* the built-in
 //! ones, so a user row can refine or override a built-in class.
 //!
-//! Matching a message costs one Aho-Corasick scan over every row's literal needles (the
-//! built-in rows use 64), so an ordinary line never reaches a regex. The automaton has
-//! standard (overlapping) semantics, for which aho-corasick builds no SIMD "Teddy"
-//! prefilter; a second, leftmost-first automaton for the "any needle?" test does get Teddy
-//! but measured no faster on the bench corpus (benches/examples/kernel_classify.rs), where
-//! the regexes of the rows that a needle selects take most of the time. Only the rows
-//! whose needle occurs are tried, in catalogue order; the first row whose regex matches
-//! wins. A row without needles has its regex tried on every message (the regex crate still
-//! uses its own literal prefilter, but such rows cost more: prefer giving needles).
+//! A row matches a message when one of its needles (literal substrings) occurs in it and its
+//! regex matches it; a row without needles needs only its regex. The first row in catalogue
+//! order that matches wins. How that is found cheaply, without changing the answer:
+//!
+//! * A row whose pattern is anchored at the start (`^…` or `\A…`, on every branch) and whose
+//!   matches all begin with one of a few literals (extracted from the pattern with
+//!   `regex-syntax`, e.g. `^sd \d` → `sd 0` … `sd 9`) is a candidate only for messages that
+//!   start with one of them: a table by first byte and a comparison select it. Its needles
+//!   are then checked with prebuilt `memmem` finders. Most built-in rows are of this kind.
+//! * Every other row with needles (unanchored patterns such as the link and AppArmor rows, or
+//!   an anchored pattern starting with `.+?`) is selected by its needles: one leftmost-first
+//!   Aho-Corasick `is_match` over only those rows' needles (few, so it runs the SIMD Teddy
+//!   searcher), and for the few messages holding one, an overlapping scan naming the rows.
+//! * A row with neither is tried on every message (the regex crate still uses its own
+//!   literal prefilter, but such rows cost more: prefer giving needles or a literal start).
+//!
+//! The selected rows are tried in catalogue order with a plain `is_match` (the lazy DFA);
+//! only the winner runs the capturing search.
 //!
 //! Patterns are Rust `regex` syntax over bytes (messages may hold non-UTF-8 bytes), matched
 //! against the whole message text (the kernel prefix and timestamp already stripped; an
@@ -27,7 +36,10 @@
 use std::sync::{Arc, LazyLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use memchr::memmem;
 use regex::bytes::Regex;
+use regex_syntax::hir::Look;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 use super::builtin::BUILTIN;
 
@@ -59,6 +71,13 @@ pub struct Row {
     pub regex: Regex,
     /// Capture group names by group index (None for unnamed groups).
     names: Vec<Option<Arc<str>>>,
+    /// Literals every match starts with (anchored patterns only); empty = no such gate.
+    starts: Vec<Box<[u8]>>,
+    /// The longest common prefix of `starts`: one comparison rejects most messages.
+    start_common: Box<[u8]>,
+    /// The needles as finders, for a row selected by `starts` (the others are selected by
+    /// the needle automaton, which already saw them).
+    finders: Vec<memmem::Finder<'static>>,
 }
 
 /// A classified message: which row matched and the facts its named groups captured.
@@ -84,16 +103,20 @@ impl Classified {
     }
 }
 
-/// An ordered, compiled set of catalogue rows with a literal prefilter.
+/// An ordered, compiled set of catalogue rows with literal prefilters (see the module docs).
 #[derive(Debug)]
 pub struct Catalogue {
     rows: Vec<Row>,
-    /// Needle automaton; pattern id → index into `needle_rows`.
+    /// Rows gated by their start literals, by the literals' first bytes (ascending rows).
+    by_first: Vec<Vec<u32>>,
+    /// "Any needle of a needle-selected row?" (leftmost-first: gets the Teddy searcher).
+    any_needle: Option<AhoCorasick>,
+    /// The same needles with overlapping semantics; pattern id → index into `needle_rows`.
     needles: AhoCorasick,
     /// For each needle, the rows it selects.
-    needle_rows: Vec<Vec<usize>>,
-    /// Rows without needles: always tried.
-    always: Vec<usize>,
+    needle_rows: Vec<Vec<u32>>,
+    /// Rows with neither start literals nor needles: always tried.
+    always: Vec<u32>,
 }
 
 static BUILTIN_CATALOGUE: LazyLock<Arc<Catalogue>> =
@@ -101,6 +124,71 @@ static BUILTIN_CATALOGUE: LazyLock<Arc<Catalogue>> =
 
 fn severity_of(s: &str) -> Option<&'static str> {
     SEVERITIES.iter().copied().find(|x| *x == s)
+}
+
+/// Most start literals a row keeps; more are shortened (a shorter prefix is still a sound
+/// gate, only a looser one).
+const MAX_STARTS: usize = 16;
+
+/// The literals every match of `pattern` starts with, when it is anchored at the start and
+/// they are few and non-empty; otherwise none (the row is not gated by its start).
+fn start_literals(pattern: &str) -> Vec<Box<[u8]>> {
+    // As `regex::bytes::Regex` parses it: bytes mode allows patterns matching invalid UTF-8.
+    let Ok(hir) = regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .build()
+        .parse(pattern)
+    else {
+        return Vec::new();
+    };
+    if !hir.properties().look_set_prefix().contains(Look::Start) {
+        return Vec::new();
+    }
+    let mut seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    loop {
+        let Some(lits) = seq.literals() else {
+            return Vec::new();
+        };
+        let longest = lits.iter().map(|l| l.as_bytes().len()).max().unwrap_or(0);
+        if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
+            return Vec::new();
+        }
+        if lits.len() <= MAX_STARTS {
+            return lits.iter().map(|l| l.as_bytes().into()).collect();
+        }
+        if longest <= 1 {
+            return Vec::new();
+        }
+        seq.keep_first_bytes(longest / 2);
+        seq.dedup();
+    }
+}
+
+/// Rows as a bit set, on the stack for catalogues of up to 256 rows.
+enum RowSet {
+    Small([u64; 4]),
+    Large(Vec<u64>),
+}
+
+impl RowSet {
+    fn new(rows: usize) -> Self {
+        if rows <= 256 {
+            RowSet::Small([0; 4])
+        } else {
+            RowSet::Large(vec![0; rows.div_ceil(64)])
+        }
+    }
+
+    fn words(&mut self) -> &mut [u64] {
+        match self {
+            RowSet::Small(w) => w,
+            RowSet::Large(w) => w,
+        }
+    }
+
+    fn insert(&mut self, row: u32) {
+        self.words()[(row / 64) as usize] |= 1 << (row % 64);
+    }
 }
 
 impl Catalogue {
@@ -125,11 +213,12 @@ impl Catalogue {
     /// A catalogue of exactly these rows, in this order (no built-in rows).
     pub fn from_specs(specs: impl IntoIterator<Item = ClassSpec>) -> Result<Catalogue, String> {
         let mut rows = Vec::new();
+        let mut by_first = vec![Vec::new(); 256];
         let mut needle_list: Vec<String> = Vec::new();
-        let mut needle_rows: Vec<Vec<usize>> = Vec::new();
+        let mut needle_rows: Vec<Vec<u32>> = Vec::new();
         let mut always = Vec::new();
         for spec in specs {
-            let i = rows.len();
+            let i = u32::try_from(rows.len()).map_err(|_| "kernel catalogue: too many rows")?;
             if spec.name.is_empty()
                 || !spec
                     .name
@@ -159,32 +248,68 @@ impl Catalogue {
             if spec.needles.iter().any(String::is_empty) {
                 return Err(format!("kernel class {:?}: empty needle", spec.name));
             }
-            if spec.needles.is_empty() {
+            let starts = start_literals(&spec.pattern);
+            let mut finders = Vec::new();
+            if !starts.is_empty() {
+                let mut firsts: Vec<u8> = starts.iter().map(|l| l[0]).collect();
+                firsts.dedup();
+                for b in firsts {
+                    if by_first[usize::from(b)].last() != Some(&i) {
+                        by_first[usize::from(b)].push(i);
+                    }
+                }
+                finders = spec
+                    .needles
+                    .iter()
+                    .map(|n| memmem::Finder::new(n.as_bytes()).into_owned())
+                    .collect();
+            } else if spec.needles.is_empty() {
                 always.push(i);
-            }
-            for n in &spec.needles {
-                match needle_list.iter().position(|x| x == n) {
-                    Some(p) => needle_rows[p].push(i),
-                    None => {
-                        needle_list.push(n.clone());
-                        needle_rows.push(vec![i]);
+            } else {
+                for n in &spec.needles {
+                    match needle_list.iter().position(|x| x == n) {
+                        Some(p) => needle_rows[p].push(i),
+                        None => {
+                            needle_list.push(n.clone());
+                            needle_rows.push(vec![i]);
+                        }
                     }
                 }
             }
+            let start_common = starts
+                .iter()
+                .skip(1)
+                .fold(starts.first().map_or(&[][..], |s| &s[..]), |acc, s| {
+                    let n = acc.iter().zip(s.iter()).take_while(|(a, b)| a == b).count();
+                    &acc[..n]
+                })
+                .into();
             rows.push(Row {
                 name: Arc::from(spec.name.as_str()),
                 severity,
                 regex,
                 names,
+                starts,
+                start_common,
+                finders,
             });
         }
-        let needles = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(&needle_list)
-            .map_err(|e| format!("kernel catalogue needles: {e}"))?;
+        let build = |kind| {
+            AhoCorasick::builder()
+                .match_kind(kind)
+                .build(&needle_list)
+                .map_err(|e| format!("kernel catalogue needles: {e}"))
+        };
+        let any_needle = if needle_list.is_empty() {
+            None
+        } else {
+            Some(build(MatchKind::LeftmostFirst)?)
+        };
         Ok(Catalogue {
             rows,
-            needles,
+            by_first,
+            any_needle,
+            needles: build(MatchKind::Standard)?,
             needle_rows,
             always,
         })
@@ -206,27 +331,52 @@ impl Catalogue {
         out
     }
 
-    /// Classifies one message: the first row (in order) whose needle occurs and whose
-    /// pattern matches.
+    /// Classifies one message: the first row (in order) whose needle occurs (if it has
+    /// needles) and whose pattern matches.
     pub fn classify(&self, text: &[u8]) -> Option<Classified> {
-        // Fast path: one prefilter scan; most messages hold no needle at all.
-        if self.always.is_empty() && !self.needles.is_match(text) {
+        let mut cand = RowSet::new(self.rows.len());
+        let mut any = false;
+        if let Some(&b) = text.first() {
+            for &i in &self.by_first[usize::from(b)] {
+                let row = &self.rows[i as usize];
+                if text.starts_with(&row.start_common)
+                    && row.starts.iter().any(|s| text.starts_with(s))
+                {
+                    cand.insert(i);
+                    any = true;
+                }
+            }
+        }
+        if let Some(ac) = &self.any_needle
+            && ac.is_match(text)
+        {
+            for m in self.needles.find_overlapping_iter(text) {
+                for &i in &self.needle_rows[m.pattern().as_usize()] {
+                    cand.insert(i);
+                    any = true;
+                }
+            }
+        }
+        for &i in &self.always {
+            cand.insert(i);
+            any = true;
+        }
+        if !any {
             return None;
         }
-        // Candidate rows as a small sorted set.
-        let mut cand: Vec<usize> = Vec::new();
-        for m in self.needles.find_overlapping_iter(text) {
-            cand.extend_from_slice(&self.needle_rows[m.pattern().as_usize()]);
-        }
-        if cand.is_empty() && self.always.is_empty() {
-            return None;
-        }
-        cand.extend_from_slice(&self.always);
-        cand.sort_unstable();
-        cand.dedup();
-        for i in cand {
-            let row = &self.rows[i];
-            if let Some(caps) = row.regex.captures(text) {
+        for (w, &bits) in cand.words().iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                let i = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let row = &self.rows[i];
+                if !row.finders.is_empty() && !row.finders.iter().any(|f| f.find(text).is_some()) {
+                    continue;
+                }
+                if !row.regex.is_match(text) {
+                    continue;
+                }
+                let caps = row.regex.captures(text).expect("is_match said so");
                 let mut facts = Vec::new();
                 for (g, name) in row.names.iter().enumerate() {
                     if let (Some(name), Some(m)) = (name, caps.get(g)) {

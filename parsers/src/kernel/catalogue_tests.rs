@@ -683,3 +683,28 @@ fn user_rows_come_first_and_bad_ones_are_named() {
     assert!(Catalogue::with(&[bad]).unwrap_err().contains("name"));
     assert!(Catalogue::builtin().class_names().len() >= 30);
 }
+
+#[test]
+fn start_gated_rows_keep_needle_semantics() {
+    let row = |needles: &[&str], pattern: &str| ClassSpec {
+        name: "mine".into(),
+        severity: "low".into(),
+        needles: needles.iter().map(|n| n.to_string()).collect(),
+        pattern: pattern.into(),
+    };
+    // Anchored: selected by its start, but the needle must still occur.
+    let cat = Catalogue::from_specs([row(&["bar"], r"^foo (?P<x>\d+)")]).unwrap();
+    assert!(cat.classify(b"foo 1").is_none());
+    assert_eq!(cat.classify(b"foo 1 bar").unwrap().fact("x"), Some("1"));
+    assert!(cat.classify(b"xfoo 1 bar").is_none());
+    // Case-insensitive starts, and a start with many spellings.
+    let cat = Catalogue::from_specs([row(&[], r"(?i)^foo[0-9a-f]{2} (?P<x>\w+)")]).unwrap();
+    assert_eq!(cat.classify(b"FoOa9 z").unwrap().fact("x"), Some("z"));
+    assert!(cat.classify(b"foog9 z").is_none());
+    // `(?m)^` is not a start anchor: a later line matches.
+    let cat = Catalogue::from_specs([row(&[], r"(?m)^foo (?P<x>\d+)")]).unwrap();
+    assert_eq!(cat.classify(b"x\nfoo 2").unwrap().fact("x"), Some("2"));
+    // Only some branches anchored: selected by needles, matched anywhere.
+    let cat = Catalogue::from_specs([row(&["foo"], r"^bar|foo (?P<x>\d+)")]).unwrap();
+    assert_eq!(cat.classify(b"x foo 3").unwrap().fact("x"), Some("3"));
+}
