@@ -17,13 +17,18 @@
 //!   are then checked with prebuilt `memmem` finders. Most built-in rows are of this kind.
 //! * Every other row with needles (unanchored patterns such as the link and AppArmor rows, or
 //!   an anchored pattern starting with `.+?`) is selected by its needles: one leftmost-first
-//!   Aho-Corasick `is_match` over only those rows' needles (few, so it runs the SIMD Teddy
-//!   searcher), and for the few messages holding one, an overlapping scan naming the rows.
+//!   Aho-Corasick search over only those rows' needles (few, so it runs the SIMD Teddy
+//!   searcher). Its first match is the earliest needle occurrence, so a selected row's own
+//!   needles are then looked for from there on, only when the row's turn comes.
 //! * A row with neither is tried on every message (the regex crate still uses its own
 //!   literal prefilter, but such rows cost more: prefer giving needles or a literal start).
 //!
-//! The selected rows are tried in catalogue order with a plain `is_match` (the lazy DFA);
-//! only the winner runs the capturing search.
+//! The selected rows are tried in catalogue order. Where the pattern allows (all built-in
+//! rows do), a small backtracking program compiled from it (`capture.rs`) decides the match
+//! and the groups' spans at once, a few instructions per byte where the regex crate's
+//! capturing engines take tens; for an unanchored pattern that does not start with a
+//! literal, the regex's DFA finds where the match starts. Other patterns, and messages that
+//! exhaust the program's step budget, use the regex crate's `captures`.
 //!
 //! Patterns are Rust `regex` syntax over bytes (messages may hold non-UTF-8 bytes), matched
 //! against the whole message text (the kernel prefix and timestamp already stripped; an
@@ -38,10 +43,11 @@ use std::sync::{Arc, LazyLock};
 use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
 use regex::bytes::Regex;
-use regex_syntax::hir::Look;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, Look};
 
 use super::builtin::BUILTIN;
+use super::capture::{self, Program};
 
 /// Severities a row may carry, from most to least urgent.
 pub const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
@@ -75,9 +81,12 @@ pub struct Row {
     starts: Vec<Box<[u8]>>,
     /// The longest common prefix of `starts`: one comparison rejects most messages.
     start_common: Box<[u8]>,
-    /// The needles as finders, for a row selected by `starts` (the others are selected by
-    /// the needle automaton, which already saw them).
+    /// The needles as finders: which of them occur, once the row is selected.
     finders: Vec<memmem::Finder<'static>>,
+    /// For a row selected by its needles: their pattern ids in the needle automaton.
+    needle_ids: Vec<u32>,
+    /// The backtracking capture program, when the pattern's constructs allow one.
+    program: Option<Program>,
 }
 
 /// A classified message: which row matched and the facts its named groups captured.
@@ -109,12 +118,11 @@ pub struct Catalogue {
     rows: Vec<Row>,
     /// Rows gated by their start literals, by the literals' first bytes (ascending rows).
     by_first: Vec<Vec<u32>>,
-    /// "Any needle of a needle-selected row?" (leftmost-first: gets the Teddy searcher).
-    any_needle: Option<AhoCorasick>,
-    /// The same needles with overlapping semantics; pattern id → index into `needle_rows`.
-    needles: AhoCorasick,
-    /// For each needle, the rows it selects.
-    needle_rows: Vec<Vec<u32>>,
+    /// The needles of the rows selected by needles. Leftmost-first: it gets the Teddy
+    /// searcher, and its first match starts where the earliest needle occurrence does.
+    needles: Option<AhoCorasick>,
+    /// Rows selected by needles, ascending.
+    needle_gated: Vec<u32>,
     /// Rows with neither start literals nor needles: always tried.
     always: Vec<u32>,
 }
@@ -132,19 +140,11 @@ const MAX_STARTS: usize = 16;
 
 /// The literals every match of `pattern` starts with, when it is anchored at the start and
 /// they are few and non-empty; otherwise none (the row is not gated by its start).
-fn start_literals(pattern: &str) -> Vec<Box<[u8]>> {
-    // As `regex::bytes::Regex` parses it: bytes mode allows patterns matching invalid UTF-8.
-    let Ok(hir) = regex_syntax::ParserBuilder::new()
-        .utf8(false)
-        .build()
-        .parse(pattern)
-    else {
-        return Vec::new();
-    };
-    if !hir.properties().look_set_prefix().contains(Look::Start) {
+fn start_literals(hir: &Hir) -> Vec<Box<[u8]>> {
+    if !is_anchored(hir) {
         return Vec::new();
     }
-    let mut seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let mut seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
     loop {
         let Some(lits) = seq.literals() else {
             return Vec::new();
@@ -162,6 +162,10 @@ fn start_literals(pattern: &str) -> Vec<Box<[u8]>> {
         seq.keep_first_bytes(longest / 2);
         seq.dedup();
     }
+}
+
+fn is_anchored(hir: &Hir) -> bool {
+    hir.properties().look_set_prefix().contains(Look::Start)
 }
 
 /// Rows as a bit set, on the stack for catalogues of up to 256 rows.
@@ -215,7 +219,7 @@ impl Catalogue {
         let mut rows = Vec::new();
         let mut by_first = vec![Vec::new(); 256];
         let mut needle_list: Vec<String> = Vec::new();
-        let mut needle_rows: Vec<Vec<u32>> = Vec::new();
+        let mut needle_gated = Vec::new();
         let mut always = Vec::new();
         for spec in specs {
             let i = u32::try_from(rows.len()).map_err(|_| "kernel catalogue: too many rows")?;
@@ -248,8 +252,20 @@ impl Catalogue {
             if spec.needles.iter().any(String::is_empty) {
                 return Err(format!("kernel class {:?}: empty needle", spec.name));
             }
-            let starts = start_literals(&spec.pattern);
-            let mut finders = Vec::new();
+            // As `regex::bytes::Regex` parses it: bytes mode allows patterns matching invalid
+            // UTF-8. (It parsed there, so it parses here.)
+            let hir = regex_syntax::ParserBuilder::new()
+                .utf8(false)
+                .build()
+                .parse(&spec.pattern)
+                .map_err(|e| format!("kernel class {:?}: bad pattern: {e}", spec.name))?;
+            let starts = start_literals(&hir);
+            let finders = spec
+                .needles
+                .iter()
+                .map(|n| memmem::Finder::new(n.as_bytes()).into_owned())
+                .collect();
+            let mut needle_ids = Vec::new();
             if !starts.is_empty() {
                 let mut firsts: Vec<u8> = starts.iter().map(|l| l[0]).collect();
                 firsts.dedup();
@@ -258,22 +274,16 @@ impl Catalogue {
                         by_first[usize::from(b)].push(i);
                     }
                 }
-                finders = spec
-                    .needles
-                    .iter()
-                    .map(|n| memmem::Finder::new(n.as_bytes()).into_owned())
-                    .collect();
             } else if spec.needles.is_empty() {
                 always.push(i);
             } else {
+                needle_gated.push(i);
                 for n in &spec.needles {
-                    match needle_list.iter().position(|x| x == n) {
-                        Some(p) => needle_rows[p].push(i),
-                        None => {
-                            needle_list.push(n.clone());
-                            needle_rows.push(vec![i]);
-                        }
-                    }
+                    let id = needle_list.iter().position(|x| x == n).unwrap_or_else(|| {
+                        needle_list.push(n.clone());
+                        needle_list.len() - 1
+                    });
+                    needle_ids.push(id as u32);
                 }
             }
             let start_common = starts
@@ -292,25 +302,24 @@ impl Catalogue {
                 starts,
                 start_common,
                 finders,
+                needle_ids,
+                program: Program::new(&spec.pattern),
             });
         }
-        let build = |kind| {
-            AhoCorasick::builder()
-                .match_kind(kind)
-                .build(&needle_list)
-                .map_err(|e| format!("kernel catalogue needles: {e}"))
-        };
-        let any_needle = if needle_list.is_empty() {
+        let needles = if needle_list.is_empty() {
             None
         } else {
-            Some(build(MatchKind::LeftmostFirst)?)
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(&needle_list)
+                .map_err(|e| format!("kernel catalogue needles: {e}"))?;
+            Some(ac)
         };
         Ok(Catalogue {
             rows,
             by_first,
-            any_needle,
-            needles: build(MatchKind::Standard)?,
-            needle_rows,
+            needles,
+            needle_gated,
             always,
         })
     }
@@ -347,14 +356,12 @@ impl Catalogue {
                 }
             }
         }
-        if let Some(ac) = &self.any_needle
-            && ac.is_match(text)
-        {
-            for m in self.needles.find_overlapping_iter(text) {
-                for &i in &self.needle_rows[m.pattern().as_usize()] {
-                    cand.insert(i);
-                    any = true;
-                }
+        // The earliest needle occurrence: every other one starts at or after it.
+        let hit = self.needles.as_ref().and_then(|ac| ac.find(text));
+        if hit.is_some() {
+            for &i in &self.needle_gated {
+                cand.insert(i);
+                any = true;
             }
         }
         for &i in &self.always {
@@ -370,19 +377,23 @@ impl Catalogue {
                 let i = w * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 let row = &self.rows[i];
-                if !row.finders.is_empty() && !row.finders.iter().any(|f| f.find(text).is_some()) {
-                    continue;
-                }
-                if !row.regex.is_match(text) {
-                    continue;
-                }
-                let caps = row.regex.captures(text).expect("is_match said so");
-                let mut facts = Vec::new();
-                for (g, name) in row.names.iter().enumerate() {
-                    if let (Some(name), Some(m)) = (name, caps.get(g)) {
-                        facts.push((name.clone(), String::from_utf8_lossy(m.as_bytes()).into()));
+                let needle_found = match hit {
+                    _ if row.finders.is_empty() => true,
+                    Some(m) if !row.needle_ids.is_empty() => {
+                        row.needle_ids.contains(&m.pattern().as_u32())
+                            || row
+                                .finders
+                                .iter()
+                                .any(|f| f.find(&text[m.start()..]).is_some())
                     }
+                    _ => row.finders.iter().any(|f| f.find(text).is_some()),
+                };
+                if !needle_found {
+                    continue;
                 }
+                let Some(facts) = self.facts(row, text) else {
+                    continue;
+                };
                 return Some(Classified {
                     row: i,
                     class: row.name.clone(),
@@ -392,6 +403,61 @@ impl Catalogue {
             }
         }
         None
+    }
+
+    /// The facts of `row` on `text` if its pattern matches.
+    fn facts(&self, row: &Row, text: &[u8]) -> Option<Vec<(Arc<str>, String)>> {
+        let fact = |name: &Option<Arc<str>>, s: &[u8]| {
+            let v = match std::str::from_utf8(s) {
+                Ok(v) => v.to_owned(),
+                Err(_) => String::from_utf8_lossy(s).into_owned(),
+            };
+            (name.clone().expect("named"), v)
+        };
+        if let Some(p) = &row.program {
+            // Where a match starts: the program finds it for an anchored pattern or one
+            // starting with a literal, the regex's DFA for the others.
+            let start = if p.finds_start() {
+                None
+            } else {
+                Some(row.regex.find(text)?.start())
+            };
+            let mut small = [capture::NONE; 32];
+            let mut large = Vec::new();
+            let slots = if p.slot_count() <= small.len() {
+                &mut small[..p.slot_count()]
+            } else {
+                large.resize(p.slot_count(), capture::NONE);
+                &mut large[..]
+            };
+            let found = match start {
+                None => p.captures(text, slots),
+                Some(at) => p.captures_at(text, at, slots),
+            };
+            // The program's "no match" is final when it looked for the start itself.
+            if found == Ok(false) && start.is_none() {
+                return None;
+            }
+            if found == Ok(true) {
+                let mut facts = Vec::new();
+                for (g, name) in row.names.iter().enumerate() {
+                    let (a, b) = (slots[2 * g], slots[2 * g + 1]);
+                    if name.is_some() && a != capture::NONE && b != capture::NONE {
+                        facts.push(fact(name, &text[a..b]));
+                    }
+                }
+                return Some(facts);
+            }
+            // Out of budget (or, never seen, at odds with the DFA): the regex crate's engines.
+        }
+        let caps = row.regex.captures(text)?;
+        let mut facts = Vec::new();
+        for (g, name) in row.names.iter().enumerate() {
+            if let (Some(_), Some(m)) = (name, caps.get(g)) {
+                facts.push(fact(name, m.as_bytes()));
+            }
+        }
+        Some(facts)
     }
 }
 

@@ -9,6 +9,45 @@ fn check(line: &str, class: &str, severity: &str, facts: &[(&str, &str)]) {
     assert_eq!((&*c.class, c.severity), (class, severity), "{line}");
     let got: Vec<(&str, &str)> = c.facts.iter().map(|(k, v)| (&**k, v.as_str())).collect();
     assert_eq!(got, facts, "{line}");
+    agrees_with_regex(c.row, line.as_bytes());
+}
+
+/// The row's capture program finds what the regex crate finds (match or not, every group's
+/// span) on `line` and on variants of it: cut short, cut at the front, a byte replaced.
+fn agrees_with_regex(row: usize, line: &[u8]) {
+    let row = &Catalogue::builtin().rows[row];
+    let p = row.program.as_ref().expect("built-in rows compile");
+    let mut variants = vec![line.to_vec()];
+    for at in 0..line.len() {
+        variants.push(line[..at].to_vec());
+        variants.push(line[at..].to_vec());
+        for b in [b'x', b' ', b':', b'0', 0xff] {
+            let mut v = line.to_vec();
+            v[at] = b;
+            variants.push(v);
+        }
+    }
+    let mut slots = vec![super::capture::NONE; p.slot_count()];
+    for v in &variants {
+        let want = row.regex.captures(v);
+        let got = match (&want, p.finds_start()) {
+            (_, true) => p.captures(v, &mut slots),
+            (Some(c), false) => p.captures_at(v, c.get(0).unwrap().start(), &mut slots),
+            (None, false) => continue,
+        };
+        let shown = String::from_utf8_lossy(v);
+        assert_eq!(got, Ok(want.is_some()), "{}: {shown}", row.name);
+        for (g, m) in want.iter().flat_map(|c| c.iter().enumerate()) {
+            let span =
+                (slots[2 * g] != super::capture::NONE).then(|| slots[2 * g]..slots[2 * g + 1]);
+            assert_eq!(
+                span,
+                m.map(|m| m.range()),
+                "{} group {g}: {shown}",
+                row.name
+            );
+        }
+    }
 }
 
 #[test]

@@ -33,6 +33,7 @@
 //! stays one row, the report's facts are gathered onto the one classified row.
 
 mod builtin;
+mod capture;
 mod catalogue;
 mod columns;
 mod decoder;
