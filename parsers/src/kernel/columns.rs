@@ -7,10 +7,10 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    ArrayBuilder, BinaryBuilder, Float64Builder, MapBuilder, StringBuilder,
+    ArrayBuilder, BinaryBuilder, Float64Builder, MapBuilder, PrimitiveBuilder, StringBuilder,
     TimestampMicrosecondBuilder, UInt64Builder,
 };
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, ArrowPrimitiveType, RecordBatch};
 
 use super::Clock;
 use crate::schema;
@@ -70,6 +70,33 @@ fn ts_builder() -> TimestampMicrosecondBuilder {
     TimestampMicrosecondBuilder::new().with_timezone("UTC")
 }
 
+/// The builder's array; the builder is left with room for `rows` rows and as many bytes.
+fn str_take(b: &mut StringBuilder, rows: usize) -> ArrayRef {
+    let bytes = b.values_slice().len();
+    let a = b.finish();
+    *b = StringBuilder::with_capacity(rows, bytes);
+    Arc::new(a)
+}
+
+fn bin_take(b: &mut BinaryBuilder, rows: usize) -> ArrayRef {
+    let bytes = b.values_slice().len();
+    let a = b.finish();
+    *b = BinaryBuilder::with_capacity(rows, bytes);
+    Arc::new(a)
+}
+
+fn prim_take<T: ArrowPrimitiveType>(b: &mut PrimitiveBuilder<T>, rows: usize) -> ArrayRef {
+    let a = b.finish();
+    *b = PrimitiveBuilder::with_capacity(rows);
+    Arc::new(a)
+}
+
+fn ts_take(b: &mut TimestampMicrosecondBuilder, rows: usize) -> ArrayRef {
+    let a = b.finish();
+    *b = TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC");
+    Arc::new(a)
+}
+
 impl Columns {
     pub fn new(source: &str) -> Self {
         Columns {
@@ -102,6 +129,7 @@ impl Columns {
 
     /// Appends one row; returns its index in the pending batch.
     pub fn push(&mut self, r: &Row<'_>, facts: Facts) -> usize {
+        self.facts.push(facts);
         self.ts.append_value(r.ts_us);
         self.host.append_value(r.host);
         self.source_col.append_value(&self.source);
@@ -120,7 +148,6 @@ impl Columns {
         self.device.append_option(r.device);
         self.class.append_option(r.class);
         self.severity.append_option(r.severity);
-        self.facts.push(facts);
         match std::str::from_utf8(r.message) {
             Ok(s) => {
                 self.message.append_value(s);
@@ -152,26 +179,29 @@ impl Columns {
                 None => facts.append(false).expect("keys and values in step"),
             }
         }
+        // `finish` leaves a builder empty, without capacity: start the next batch with what
+        // this one needed instead of growing every buffer again by doubling (and copying).
+        let n = self.len();
         let cols: Vec<ArrayRef> = vec![
-            Arc::new(self.ts.finish()),
-            Arc::new(self.host.finish()),
-            Arc::new(self.source_col.finish()),
-            Arc::new(self.ingest_ts.finish()),
-            Arc::new(self.offset.finish()),
-            Arc::new(self.clock.finish()),
-            Arc::new(self.uptime.finish()),
-            Arc::new(self.boot_id.finish()),
-            Arc::new(self.seq.finish()),
-            Arc::new(self.facility.finish()),
-            Arc::new(self.level.finish()),
-            Arc::new(self.caller.finish()),
-            Arc::new(self.subsystem.finish()),
-            Arc::new(self.device.finish()),
-            Arc::new(self.class.finish()),
-            Arc::new(self.severity.finish()),
+            ts_take(&mut self.ts, n),
+            str_take(&mut self.host, n),
+            str_take(&mut self.source_col, n),
+            ts_take(&mut self.ingest_ts, n),
+            prim_take(&mut self.offset, n),
+            str_take(&mut self.clock, n),
+            prim_take(&mut self.uptime, n),
+            str_take(&mut self.boot_id, n),
+            prim_take(&mut self.seq, n),
+            str_take(&mut self.facility, n),
+            str_take(&mut self.level, n),
+            str_take(&mut self.caller, n),
+            str_take(&mut self.subsystem, n),
+            str_take(&mut self.device, n),
+            str_take(&mut self.class, n),
+            str_take(&mut self.severity, n),
             Arc::new(facts.finish()),
-            Arc::new(self.message.finish()),
-            Arc::new(self.message_raw.finish()),
+            str_take(&mut self.message, n),
+            bin_take(&mut self.message_raw, n),
         ];
         Some(
             RecordBatch::try_new(schema::kernel_events(), cols)

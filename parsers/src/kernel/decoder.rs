@@ -5,9 +5,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use memchr::memmem;
 
-use super::catalogue::{Catalogue, Classified};
+use super::catalogue::Catalogue;
 use super::columns::{Columns, Row};
 use super::reports::{Reports, add_facts};
 use super::{Clock, FACILITIES, LEVELS, dmesg_json, journald, kmsg};
@@ -209,10 +208,12 @@ impl KernelDecoder {
         if let Some((row, facts)) = retro {
             add_facts(&mut self.cols.facts, row, facts);
         }
+        // The facts move to the staged row; the class stays for `reports.after`.
         let fact_device = cls
             .as_ref()
             .and_then(|c| c.fact("device"))
             .map(str::to_string);
+        let facts = cls.as_mut().map(|c| std::mem::take(&mut c.facts));
         let (ts, clock) = p.ts.unwrap_or((meta.ingest_ts_us, Clock::Ingest));
         let row = Row {
             ts_us: ts,
@@ -232,7 +233,6 @@ impl KernelDecoder {
             severity: cls.as_ref().map(|c| c.severity),
             message: text,
         };
-        let facts = cls.as_ref().map(|c: &Classified| c.facts.clone());
         let idx = self.cols.push(&row, facts);
         self.reports.after(caller, cls.as_ref(), idx);
     }
@@ -242,7 +242,17 @@ impl KernelDecoder {
 /// `ACPI: msg` → ("ACPI", none). Prose before a colon (`Command line: ...`) gives nothing.
 pub(crate) fn subsystem_and_device(text: &[u8]) -> (Option<&str>, Option<&str>) {
     let head = &text[..text.len().min(64)];
-    let Some(colon) = memmem::find(head, b": ") else {
+    // The first ": " (memchr for the colon: a memmem searcher per message costs more).
+    let mut colon = None;
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b':', &head[from..]) {
+        if head.get(from + i + 1) == Some(&b' ') {
+            colon = Some(from + i);
+            break;
+        }
+        from += i + 1;
+    }
+    let Some(colon) = colon else {
         return (None, None);
     };
     let Ok(prefix) = std::str::from_utf8(&head[..colon]) else {
