@@ -46,10 +46,10 @@ mod syslog;
 pub use catalogue::{Catalogue, ClassSpec, Classified, SEVERITIES};
 pub use decoder::{KernelDecoder, KernelFormat};
 
-use memchr::memchr;
+use memchr::{memchr, memchr2};
 
 use crate::error::{ErrorKind, ParseError};
-use crate::text::{parse_seconds_us, parse_u64, trim_eol};
+use crate::text::{find_byte, parse_seconds_us, parse_u64, trim_eol};
 use crate::time::{civil_to_us, month_from_abbr, parse_hms, parse_iso8601};
 
 /// Where an event's `ts` came from.
@@ -168,14 +168,21 @@ pub fn parse_record<'a>(
     record: &'a [u8],
     default_year: i32,
 ) -> Result<KernelRecord<'a>, ParseError> {
-    if let Some(nul) = memchr(0, record) {
+    // One scan finds the first line's end or a NUL; only a multi-line record needs a second.
+    let nl = memchr2(0, b'\n', record);
+    let nul = match nl {
+        Some(i) if record[i] == 0 => Some(i),
+        Some(i) if i + 1 < record.len() => memchr(0, &record[i + 1..]).map(|n| i + 1 + n),
+        _ => None,
+    };
+    if let Some(nul) = nul {
         return Err(ParseError::new(
             ErrorKind::NulByte,
             nul,
             "NUL byte in a text record",
         ));
     }
-    let first_len = memchr(b'\n', record).map_or(record.len(), |i| i + 1);
+    let first_len = nl.map_or(record.len(), |i| i + 1);
     let line = trim_eol(&record[..first_len]);
     let mut rec = KernelRecord::default();
     let mut pos = 0usize;
@@ -190,7 +197,7 @@ pub fn parse_record<'a>(
     }
     pos += dmesg_x_prefix(&line[pos..], &mut rec);
     if line.get(pos) == Some(&b'<')
-        && let Some(close) = memchr(b'>', &line[pos..(pos + 5).min(line.len())])
+        && let Some(close) = find_byte(b'>', &line[pos..(pos + 5).min(line.len())])
         && let Some(p) = parse_u64(&line[pos + 1..pos + close])
     {
         rec.pri = Some(p.min(191) as u8);
@@ -200,7 +207,7 @@ pub fn parse_record<'a>(
     // Caller id: `[T123]` / `[C2]` right after the stamp, the number sometimes padded
     // on the left (`[   T41]`, as syzkaller consoles print it).
     if line.get(pos) == Some(&b'[')
-        && let Some(close) = memchr(b']', &line[pos..(pos + 16).min(line.len())])
+        && let Some(close) = find_byte(b']', &line[pos..(pos + 16).min(line.len())])
     {
         let inner = line[pos + 1..pos + close].trim_ascii_start();
         if inner.len() > 1
@@ -259,7 +266,7 @@ fn stamp(
             let inner_start = s[1..].iter().position(|&b| b != b' ').map_or(1, |i| i + 1);
             match s.get(inner_start) {
                 Some(b'0'..=b'9') => {
-                    let Some(close) = memchr(b']', &s[..s.len().min(48)]) else {
+                    let Some(close) = find_byte(b']', &s[..s.len().min(48)]) else {
                         return Err(ParseError::new(
                             ErrorKind::Malformed,
                             pos,

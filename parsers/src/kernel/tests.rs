@@ -94,6 +94,11 @@ fn errors_carry_offsets() {
     assert_eq!(e.offset, 2);
     let e = parse_record(b"[ 1.0] a\0b", 2026).unwrap_err();
     assert_eq!((e.kind, e.offset), (ErrorKind::NulByte, 8));
+    // In a continuation line, and before the first line's end.
+    let e = parse_record(b"[ 1.0] a\n  b\0", 2026).unwrap_err();
+    assert_eq!((e.kind, e.offset), (ErrorKind::NulByte, 12));
+    let e = parse_record(b"\0[ 1.0] a\n", 2026).unwrap_err();
+    assert_eq!((e.kind, e.offset), (ErrorKind::NulByte, 0));
     let e = parse_record(b"Nov 99 17:10:40 vm kernel: x", 2026).unwrap_err();
     assert_eq!(e.kind, ErrorKind::BadTimestamp);
     let e = parse_record(
