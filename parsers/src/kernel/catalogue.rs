@@ -439,7 +439,7 @@ impl Catalogue {
                 return None;
             }
             if found == Ok(true) {
-                let mut facts = Vec::new();
+                let mut facts = Vec::with_capacity(row.names.len() - 1);
                 for (g, name) in row.names.iter().enumerate() {
                     let (a, b) = (slots[2 * g], slots[2 * g + 1]);
                     if name.is_some() && a != capture::NONE && b != capture::NONE {
@@ -451,7 +451,7 @@ impl Catalogue {
             // Out of budget (or, never seen, at odds with the DFA): the regex crate's engines.
         }
         let caps = row.regex.captures(text)?;
-        let mut facts = Vec::new();
+        let mut facts = Vec::with_capacity(row.names.len() - 1);
         for (g, name) in row.names.iter().enumerate() {
             if let (Some(_), Some(m)) = (name, caps.get(g)) {
                 facts.push(fact(name, m.as_bytes()));
