@@ -40,7 +40,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, MatchKind, packed};
 use memchr::memmem;
 use regex::bytes::Regex;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
@@ -120,7 +120,7 @@ pub struct Catalogue {
     by_first: Vec<Vec<u32>>,
     /// The needles of the rows selected by needles. Leftmost-first: it gets the Teddy
     /// searcher, and its first match starts where the earliest needle occurrence does.
-    needles: Option<AhoCorasick>,
+    needles: Option<Needles>,
     /// Rows selected by needles, ascending.
     needle_gated: Vec<u32>,
     /// Rows with neither start literals nor needles: always tried.
@@ -166,6 +166,41 @@ fn start_literals(hir: &Hir) -> Vec<Box<[u8]>> {
 
 fn is_anchored(hir: &Hir) -> bool {
     hir.properties().look_set_prefix().contains(Look::Start)
+}
+
+/// The leftmost-first needle search: the packed (Teddy) searcher itself when it supports
+/// the set, which saves the automaton's layers around it on short messages.
+#[derive(Debug)]
+enum Needles {
+    Packed(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Needles {
+    fn new(needles: &[String]) -> Result<Needles, String> {
+        let packed = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(needles)
+            .build();
+        if let Some(p) = packed {
+            return Ok(Needles::Packed(p));
+        }
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(needles)
+            .map_err(|e| format!("kernel catalogue needles: {e}"))?;
+        Ok(Needles::Automaton(ac))
+    }
+
+    /// The earliest occurrence: (needle id, start).
+    fn find(&self, text: &[u8]) -> Option<(u32, usize)> {
+        let m = match self {
+            Needles::Packed(p) => p.find(text)?,
+            Needles::Automaton(a) => a.find(text)?,
+        };
+        Some((m.pattern().as_u32(), m.start()))
+    }
 }
 
 /// Rows as a bit set, on the stack for catalogues of up to 256 rows.
@@ -309,11 +344,7 @@ impl Catalogue {
         let needles = if needle_list.is_empty() {
             None
         } else {
-            let ac = AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostFirst)
-                .build(&needle_list)
-                .map_err(|e| format!("kernel catalogue needles: {e}"))?;
-            Some(ac)
+            Some(Needles::new(&needle_list)?)
         };
         Ok(Catalogue {
             rows,
@@ -357,7 +388,7 @@ impl Catalogue {
             }
         }
         // The earliest needle occurrence: every other one starts at or after it.
-        let hit = self.needles.as_ref().and_then(|ac| ac.find(text));
+        let hit = self.needles.as_ref().and_then(|n| n.find(text));
         if hit.is_some() {
             for &i in &self.needle_gated {
                 cand.insert(i);
@@ -379,12 +410,9 @@ impl Catalogue {
                 let row = &self.rows[i];
                 let needle_found = match hit {
                     _ if row.finders.is_empty() => true,
-                    Some(m) if !row.needle_ids.is_empty() => {
-                        row.needle_ids.contains(&m.pattern().as_u32())
-                            || row
-                                .finders
-                                .iter()
-                                .any(|f| f.find(&text[m.start()..]).is_some())
+                    Some((id, at)) if !row.needle_ids.is_empty() => {
+                        row.needle_ids.contains(&id)
+                            || row.finders.iter().any(|f| f.find(&text[at..]).is_some())
                     }
                     _ => row.finders.iter().any(|f| f.find(text).is_some()),
                 };
