@@ -12,7 +12,6 @@ use crate::text::parse_u64;
 use crate::time::{civil_to_us, parse_hms, parse_iso8601};
 
 static USER_HOST: Needle = needle!(b"# User@Host:");
-static ID: Needle = needle!(b"Id:");
 
 /// A framed record.
 #[derive(Debug)]
@@ -63,6 +62,8 @@ pub struct Entry<'a> {
     /// line that is not a header to the end of the entry, less the `;` + line end the
     /// server appends; `administrator command: X` for a protocol command.
     pub statement: &'a [u8],
+    /// `statement` as text, when it is UTF-8.
+    pub statement_text: Option<&'a str>,
     /// The statement is followed by a newline that pt-query-digest keeps (`;\n\n` at the
     /// end of a log); it matters only to the fingerprint of `use db`.
     pub statement_newline: bool,
@@ -96,17 +97,84 @@ fn text(b: &[u8]) -> Option<&str> {
     std::str::from_utf8(b).ok()
 }
 
+/// A record and, when it is all UTF-8 (real logs are), the same bytes as text: a field is
+/// then sliced from the text instead of being checked again.
+#[derive(Debug, Clone, Copy)]
+struct Src<'a> {
+    bytes: &'a [u8],
+    text: Option<&'a str>,
+}
+
+impl<'a> Src<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Src {
+            bytes,
+            text: std::str::from_utf8(bytes).ok(),
+        }
+    }
+
+    /// [`text`] of `sub`. For a part of the record, slicing the valid text gives `Some`
+    /// exactly when `sub` is itself UTF-8 (its ends are character boundaries); other bytes
+    /// are checked.
+    #[inline]
+    fn text(&self, sub: &'a [u8]) -> Option<&'a str> {
+        let at = (sub.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
+        match self.text {
+            Some(t) if at <= t.len() && sub.len() <= t.len() - at => t.get(at..at + sub.len()),
+            _ => text(sub),
+        }
+    }
+
+    /// [`utf8`] of `sub`, a part of the record.
+    #[inline]
+    fn utf8(&self, sub: &'a [u8]) -> Cow<'a, str> {
+        match self.text(sub) {
+            Some(t) => Cow::Borrowed(t),
+            None => String::from_utf8_lossy(sub),
+        }
+    }
+}
+
+/// First `needle` in `hay`: for the short haystacks of header lines, where setting up a
+/// substring search costs more than the search.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(needle[0], hay).find(|&i| hay[i..].starts_with(needle))
+}
+
 /// A duration field: digits with at most one `.`.
 fn seconds(v: &[u8]) -> Option<f64> {
-    let dots = v.iter().filter(|&&b| b == b'.').count();
-    let digits = v.iter().filter(|b| b.is_ascii_digit()).count();
-    if digits == 0 || dots > 1 || digits + dots != v.len() {
+    // The digits as one integer and the count of those after the `.`.
+    let (mut n, mut digits, mut dot) = (0u64, 0usize, None);
+    for (i, &b) in v.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                n = n.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+                digits += 1;
+            }
+            b'.' if dot.is_none() => dot = Some(i),
+            _ => return None,
+        }
+    }
+    if digits == 0 {
         return None;
     }
-    let s: f64 = std::str::from_utf8(v).ok()?.parse().ok()?;
+    let scale = dot.map_or(0, |d| v.len() - d - 1);
+    // `n` and `10^scale` are exact f64s, so one division rounds as `str::parse` does
+    // (correctly); longer numbers take the general parser.
+    let s = if digits <= 15 && scale <= 22 {
+        n as f64 / POW10[scale]
+    } else {
+        std::str::from_utf8(v).ok()?.parse().ok()?
+    };
     // No server logs a query of more than a few years; this also keeps `ts` in range.
     (s < 1e10).then_some(s)
 }
+
+/// `10^k` for k ≤ 22: the powers of ten that f64 holds exactly.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
 
 /// Removes what the server appends after the statement, as pt-query-digest's
 /// `s/;\n#?\Z//` does (`\Z` also matches before a final newline); `;\r\n` too.
@@ -136,7 +204,9 @@ pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
         return Ok(Record::Banner(banner_engine(first)));
     }
     let (body, newline) = strip_end(record);
+    let src = Src::new(record);
     let mut p = Parser {
+        src,
         e: Entry {
             attributes: Vec::with_capacity(16),
             ..Entry::default()
@@ -185,7 +255,7 @@ pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
                 if !p.got_db {
                     p.got_db = true;
                     let name = &line[4..memchr(b';', line).unwrap_or(line.len())];
-                    p.e.use_db = Some(unquote(name));
+                    p.e.use_db = Some(unquote(src, name));
                 }
             }
             Line::Set => {
@@ -212,6 +282,7 @@ pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
         (None, None, Some(l)) => e.statement = l.strip_suffix(b";").unwrap_or(l),
         (None, None, None) => {}
     }
+    e.statement_text = src.text(e.statement);
     if !p.query_time {
         return Err(err(
             ErrorKind::Malformed,
@@ -230,19 +301,20 @@ pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
 }
 
 /// `` `db` `` → `db` (doubled backticks inside are one), as the server quotes it.
-fn unquote(name: &[u8]) -> Cow<'_, str> {
+fn unquote<'a>(src: Src<'a>, name: &'a [u8]) -> Cow<'a, str> {
     let name = trim_end(name);
     match name {
         [b'`', inner @ .., b'`'] if memmem::find(inner, b"``").is_some() => {
-            Cow::Owned(utf8(inner).replace("``", "`"))
+            Cow::Owned(src.utf8(inner).replace("``", "`"))
         }
-        [b'`', inner @ .., b'`'] => utf8(inner),
-        _ => utf8(name),
+        [b'`', inner @ .., b'`'] => src.utf8(inner),
+        _ => src.utf8(name),
     }
 }
 
 /// Parsing state of one record's header lines.
 struct Parser<'a> {
+    src: Src<'a>,
     e: Entry<'a>,
     got_time: bool,
     got_user: bool,
@@ -284,7 +356,7 @@ impl<'a> Parser<'a> {
         match parse_time(when) {
             Some(t) => self.e.time = Some(t),
             None if when.is_empty() => {}
-            None => self.e.attributes.push(("bad_time", utf8(when))),
+            None => self.e.attributes.push(("bad_time", self.src.utf8(when))),
         }
     }
 
@@ -320,24 +392,29 @@ impl<'a> Parser<'a> {
         }
         let priv_user = priv_user.trim_ascii();
         let login = login.trim_ascii();
-        self.e.user = text(if priv_user.is_empty() {
-            login
-        } else {
-            priv_user
-        })
-        .filter(|u| !u.is_empty());
+        self.e.user = self
+            .src
+            .text(if priv_user.is_empty() {
+                login
+            } else {
+                priv_user
+            })
+            .filter(|u| !u.is_empty());
         if !priv_user.is_empty() && !login.is_empty() && priv_user != login {
-            self.e.attributes.push(("login_user", utf8(login)));
+            self.e.attributes.push(("login_user", self.src.utf8(login)));
         }
         let (host, ip) = (host.trim_ascii(), ip.trim_ascii());
-        self.e.client = text(if host.is_empty() { ip } else { host }).filter(|c| !c.is_empty());
+        self.e.client = self
+            .src
+            .text(if host.is_empty() { ip } else { host })
+            .filter(|c| !c.is_empty());
         if !host.is_empty() && !ip.is_empty() {
-            self.e.attributes.push(("client_ip", utf8(ip)));
+            self.e.attributes.push(("client_ip", self.src.utf8(ip)));
         }
-        if let Some(i) = ID.find(tail) {
+        if let Some(i) = find(tail, b"Id:") {
             let id = tail[i + 3..].trim_ascii_start();
             let n = id.iter().take_while(|b| b.is_ascii_digit()).count();
-            self.e.session_id = text(&id[..n]).filter(|s| !s.is_empty());
+            self.e.session_id = self.src.text(&id[..n]).filter(|s| !s.is_empty());
         }
     }
 
@@ -363,8 +440,8 @@ impl<'a> Parser<'a> {
                         ));
                     }
                 }
-            } else if let Some(k) = text(k).filter(|k| k.bytes().all(is_word)) {
-                self.e.attributes.push((k, utf8(v)));
+            } else if let Some(k) = self.src.text(k).filter(|k| k.bytes().all(is_word)) {
+                self.e.attributes.push((k, self.src.utf8(v)));
             }
         }
         Ok(())
@@ -397,16 +474,16 @@ impl<'a> Parser<'a> {
             if key == "comment" && body.starts_with(b"No InnoDB statistics") {
                 self.percona = true;
             }
-            push_joined(&mut self.e.attributes, key, body);
+            push_joined(self.src, &mut self.e.attributes, key, body);
             return Ok(());
         }
         if line.starts_with(b"# Thread_id:") || line.starts_with(b"# Schema:") {
             self.percona = true;
         }
         // One UTF-8 check per line, not one per value.
-        let text_body = std::str::from_utf8(body).ok();
+        let text_body = self.src.text(body);
         let base = at + (body.as_ptr() as usize - line.as_ptr() as usize);
-        for (k, (from, to)) in fields(body) {
+        for (k, (from, to)) in fields(body, text_body) {
             let v = &body[from..to];
             let as_text = text_body.and_then(|t| t.get(from..to));
             self.field(k, v, as_text, base + from)?;
@@ -480,7 +557,7 @@ impl<'a> Parser<'a> {
         if !plan.is_empty() {
             plan.push('\n');
         }
-        plan.push_str(&utf8(row));
+        plan.push_str(&self.src.utf8(row));
         let cells = || row.split(|&b| b == b'\t');
         let Some(cols) = self.plan_columns else {
             let find = |name: &[u8]| cells().position(|c| c.trim_ascii() == name);
@@ -494,20 +571,20 @@ impl<'a> Parser<'a> {
         };
         let part = match (cell(cols[0]), cell(cols[1])) {
             (Some(table), ty) => {
-                let mut s = utf8(table).into_owned();
+                let mut s = self.src.utf8(table).into_owned();
                 if let Some(ty) = ty {
                     s.push(':');
-                    s.push_str(&utf8(ty));
+                    s.push_str(&self.src.utf8(ty));
                 }
                 if let Some(key) = cell(cols[2]) {
                     s.push('(');
-                    s.push_str(&utf8(key));
+                    s.push_str(&self.src.utf8(key));
                     s.push(')');
                 }
                 s
             }
             (None, _) => match cell(cols[3]) {
-                Some(extra) => utf8(extra).into_owned(),
+                Some(extra) => self.src.utf8(extra).into_owned(),
                 None => return,
             },
         };
@@ -520,21 +597,24 @@ impl<'a> Parser<'a> {
 }
 
 /// Appends `line` to the newline-joined attribute `key`.
-fn push_joined<'a>(attrs: &mut Attributes<'a>, key: &'static str, line: &'a [u8]) {
+fn push_joined<'a>(src: Src<'a>, attrs: &mut Attributes<'a>, key: &'static str, line: &'a [u8]) {
     match attrs.iter_mut().find(|(k, _)| *k == key) {
         Some((_, v)) => {
             let s = v.to_mut();
             s.push('\n');
-            s.push_str(&utf8(line));
+            s.push_str(&src.utf8(line));
         }
-        None => attrs.push((key, utf8(line))),
+        None => attrs.push((key, src.utf8(line))),
     }
 }
 
 /// `Key: value  Key: value ...` of a header line (after `#`). A value that is itself
 /// `Word:` is the next key, so `Schema:   QC_hit: No` has an empty `Schema`; words that are
-/// not `Key:` are skipped.
-fn fields(body: &[u8]) -> impl Iterator<Item = (&str, (usize, usize))> {
+/// not `Key:` are skipped. `text` is `body` as text, when it is UTF-8.
+fn fields<'a>(
+    body: &'a [u8],
+    text: Option<&'a str>,
+) -> impl Iterator<Item = (&'a str, (usize, usize))> {
     let mut i = 0;
     std::iter::from_fn(move || {
         loop {
@@ -559,7 +639,10 @@ fn fields(body: &[u8]) -> impl Iterator<Item = (&str, (usize, usize))> {
                     .max(1);
                 continue;
             }
-            let key = std::str::from_utf8(&body[start..after]).expect("ASCII word");
+            let key = match text {
+                Some(t) => &t[start..after],
+                None => std::str::from_utf8(&body[start..after]).expect("ASCII word"),
+            };
             let mut v = after + 1;
             v += body[v..]
                 .iter()
@@ -612,4 +695,48 @@ fn parse_time(s: &[u8]) -> Option<LogTime> {
     };
     let us = civil_to_us(2000 + d(0) as i32, d(2), d(4), clock.0, clock.1, clock.2, 0)?;
     Some(LogTime::Local(us))
+}
+
+#[cfg(test)]
+mod seconds_tests {
+    use super::seconds;
+
+    /// The short path gives `str::parse`'s bits, on the durations servers write and on
+    /// digits strings of every length around its limits.
+    #[test]
+    fn seconds_are_bit_identical_to_str_parse() {
+        let parse = |v: &str| v.parse::<f64>().ok().filter(|&s| s < 1e10);
+        let mut cases: Vec<String> = [
+            "0",
+            "0.000899",
+            "1.5",
+            "5.",
+            ".5",
+            "12.000001",
+            "9999999999",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = 1 + (x % 24) as usize;
+            let mut s: String = (0..len)
+                .map(|i| char::from(b'0' + ((x >> (i % 60)) % 10) as u8))
+                .collect();
+            let dot = (x >> 40) as usize % (len + 1);
+            s.insert(dot, '.');
+            cases.push(s);
+        }
+        for c in &cases {
+            let got = seconds(c.as_bytes());
+            assert_eq!(got.map(f64::to_bits), parse(c).map(f64::to_bits), "{c}");
+        }
+        for bad in ["", ".", "1.2.3", "1e5", "-1", " 1", "1 "] {
+            assert_eq!(seconds(bad.as_bytes()), None, "{bad}");
+        }
+    }
 }
