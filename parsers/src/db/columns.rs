@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    ArrayBuilder, Float64Builder, MapBuilder, StringBuilder, TimestampMicrosecondBuilder,
-    UInt64Builder,
+    ArrayBuilder, Float64Builder, MapBuilder, PrimitiveBuilder, StringBuilder,
+    TimestampMicrosecondBuilder, UInt64Builder,
 };
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::types::ArrowPrimitiveType;
+use arrow_array::{Array, ArrayRef, RecordBatch};
 
 use super::schema;
 
@@ -129,6 +130,27 @@ fn append_map(b: &mut MapBuilder<StringBuilder, StringBuilder>, kv: &Attributes<
     b.append(true).expect("keys and values in step");
 }
 
+/// `b`'s array, leaving `b` empty with room for as many values.
+fn take_primitive<T: ArrowPrimitiveType>(b: &mut PrimitiveBuilder<T>) -> ArrayRef {
+    let array = b.finish();
+    *b = PrimitiveBuilder::with_capacity(array.len()).with_data_type(array.data_type().clone());
+    Arc::new(array)
+}
+
+/// `b`'s array, leaving `b` empty with room for as many strings and bytes.
+fn take_str(b: &mut StringBuilder) -> ArrayRef {
+    let fresh = StringBuilder::with_capacity(b.len(), b.values_slice().len());
+    Arc::new(std::mem::replace(b, fresh).finish())
+}
+
+/// `b`'s array, leaving `b` empty with room for as many rows, keys and values.
+fn take_map(b: &mut MapBuilder<StringBuilder, StringBuilder>) -> ArrayRef {
+    let keys = StringBuilder::with_capacity(b.keys().len(), b.keys().values_slice().len());
+    let values = StringBuilder::with_capacity(b.values().len(), b.values().values_slice().len());
+    let fresh = MapBuilder::with_capacity(None, keys, values, b.len());
+    Arc::new(std::mem::replace(b, fresh).finish())
+}
+
 /// Builder of `slow_queries` batches for one source.
 pub struct SlowQueryColumns {
     source: String,
@@ -228,36 +250,38 @@ impl SlowQueryColumns {
         append_map(&mut self.attributes, &r.attributes);
     }
 
-    /// Takes the pending rows as a batch.
+    /// Takes the pending rows as a batch. The builders keep room for as many rows and bytes
+    /// as the batch had: a source's batches are alike, and regrowing every buffer from empty
+    /// for each batch would copy it all once more.
     pub fn finish(&mut self) -> Option<RecordBatch> {
         if self.is_empty() {
             return None;
         }
         let cols: Vec<ArrayRef> = vec![
-            Arc::new(self.ts.finish()),
-            Arc::new(self.host.finish()),
-            Arc::new(self.source_col.finish()),
-            Arc::new(self.ingest_ts.finish()),
-            Arc::new(self.offset.finish()),
-            Arc::new(self.engine.finish()),
-            Arc::new(self.database.finish()),
-            Arc::new(self.user.finish()),
-            Arc::new(self.client.finish()),
-            Arc::new(self.session_id.finish()),
-            Arc::new(self.query_time.finish()),
-            Arc::new(self.lock_time.finish()),
-            Arc::new(self.rows_sent.finish()),
-            Arc::new(self.rows_examined.finish()),
-            Arc::new(self.rows_affected.finish()),
-            Arc::new(self.keys_examined.finish()),
-            Arc::new(self.docs_examined.finish()),
-            Arc::new(self.command.finish()),
-            Arc::new(self.statement.finish()),
-            Arc::new(self.fingerprint.finish()),
-            Arc::new(self.fingerprint_id.finish()),
-            Arc::new(self.plan_summary.finish()),
-            Arc::new(self.plan.finish()),
-            Arc::new(self.attributes.finish()),
+            take_primitive(&mut self.ts),
+            take_str(&mut self.host),
+            take_str(&mut self.source_col),
+            take_primitive(&mut self.ingest_ts),
+            take_primitive(&mut self.offset),
+            take_str(&mut self.engine),
+            take_str(&mut self.database),
+            take_str(&mut self.user),
+            take_str(&mut self.client),
+            take_str(&mut self.session_id),
+            take_primitive(&mut self.query_time),
+            take_primitive(&mut self.lock_time),
+            take_primitive(&mut self.rows_sent),
+            take_primitive(&mut self.rows_examined),
+            take_primitive(&mut self.rows_affected),
+            take_primitive(&mut self.keys_examined),
+            take_primitive(&mut self.docs_examined),
+            take_str(&mut self.command),
+            take_str(&mut self.statement),
+            take_str(&mut self.fingerprint),
+            take_str(&mut self.fingerprint_id),
+            take_str(&mut self.plan_summary),
+            take_str(&mut self.plan),
+            take_map(&mut self.attributes),
         ];
         Some(
             RecordBatch::try_new(schema::slow_queries(), cols)
