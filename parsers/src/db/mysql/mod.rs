@@ -145,10 +145,15 @@ pub(crate) fn is_banner(line: &[u8]) -> bool {
                 && words.next() == Some(b"Command")
         }
         Some(_) => {
-            VERSION.find(line).is_some()
-                && (line.ends_with(b"started with:") || EMBEDDED.find(line).is_some())
+            has_version(line) && (line.ends_with(b"started with:") || EMBEDDED.find(line).is_some())
         }
     }
+}
+
+/// `line` has `, Version: `: found from its commas, as every statement line is asked this
+/// and most have few (a substring search costs more to set up than it saves on a line).
+fn has_version(line: &[u8]) -> bool {
+    memchr::memchr_iter(b',', line).any(|i| line[i..].starts_with(b", Version: "))
 }
 
 /// The version in a banner's `, Version: ` line, for the engine.
@@ -201,22 +206,23 @@ struct Framing {
 
 impl Framing {
     fn new(first: &[u8]) -> Framing {
+        let kind = classify(first);
         let mut f = Framing {
             in_header: true,
-            only_time: classify(first) == Line::Time,
+            only_time: kind == Line::Time,
             query_time: false,
             semicolon: false,
         };
-        f.feed(first);
+        f.feed(first, kind);
         f
     }
 
-    /// Whether `line` starts the next record.
-    fn starts_record(&self, line: &[u8]) -> bool {
-        if line.starts_with(b"# Time:") || is_banner(line) {
+    /// Whether `line`, of class `kind`, starts the next record.
+    fn starts_record(&self, line: &[u8], kind: Line) -> bool {
+        if kind == Line::Time || is_banner(line) {
             return true;
         }
-        match classify(line) {
+        match kind {
             Line::UserHost => !self.in_header || !self.only_time,
             Line::QueryTime => !self.in_header || self.query_time,
             _ => {
@@ -230,8 +236,7 @@ impl Framing {
         }
     }
 
-    fn feed(&mut self, line: &[u8]) {
-        let kind = classify(line);
+    fn feed(&mut self, line: &[u8], kind: Line) {
         if self.in_header {
             match kind {
                 Line::Time => {}
@@ -281,10 +286,11 @@ pub fn frame(buf: &[u8], eof: bool) -> Option<usize> {
             return Some(pos);
         }
         let (line, next) = line_at(buf, pos, eof)?;
-        if state.starts_record(line) {
+        let kind = classify(line);
+        if state.starts_record(line, kind) {
             return Some(pos);
         }
-        state.feed(line);
+        state.feed(line, kind);
         pos = next;
     }
 }
