@@ -106,7 +106,7 @@ impl MysqlSlowDecoder {
         }
     }
 
-    fn append(&mut self, e: Entry<'_>, meta: &RecordMeta) {
+    fn append(&mut self, e: Box<Entry<'_>>, meta: &RecordMeta) {
         let query_us = (e.query_time * 1e6).round() as i64;
         let own_ts = match e.time {
             Some(LogTime::Utc(t)) => Some(t),
@@ -207,7 +207,7 @@ impl Decoder for MysqlSlowDecoder {
                     self.last_db = None;
                 }
             }
-            Record::Entry(e) => self.append(*e, meta),
+            Record::Entry(e) => self.append(e, meta),
         }
         Ok(())
     }

@@ -207,10 +207,11 @@ pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
     let src = Src::new(record);
     let mut p = Parser {
         src,
-        e: Entry {
+        // On the heap from the start: an entry is large, and each move would copy it.
+        e: Box::new(Entry {
             attributes: Vec::with_capacity(16),
             ..Entry::default()
-        },
+        }),
         got_time: false,
         got_user: false,
         got_db: false,
@@ -268,6 +269,7 @@ pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
         }
         pos = end + 1;
     }
+    let query_time = p.query_time;
     let mut e = p.finish();
     match (statement, admin, plain) {
         (Some(at), _, _) => {
@@ -283,7 +285,7 @@ pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
         (None, None, None) => {}
     }
     e.statement_text = src.text(e.statement);
-    if !p.query_time {
+    if !query_time {
         return Err(err(
             ErrorKind::Malformed,
             statement.unwrap_or(0),
@@ -297,7 +299,7 @@ pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
             "the entry ends before its statement",
         ));
     }
-    Ok(Record::Entry(Box::new(e)))
+    Ok(Record::Entry(e))
 }
 
 /// `` `db` `` → `db` (doubled backticks inside are one), as the server quotes it.
@@ -315,7 +317,7 @@ fn unquote<'a>(src: Src<'a>, name: &'a [u8]) -> Cow<'a, str> {
 /// Parsing state of one record's header lines.
 struct Parser<'a> {
     src: Src<'a>,
-    e: Entry<'a>,
+    e: Box<Entry<'a>>,
     got_time: bool,
     got_user: bool,
     got_db: bool,
@@ -329,8 +331,8 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn finish(&mut self) -> Entry<'a> {
-        let mut e = std::mem::take(&mut self.e);
+    fn finish(self) -> Box<Entry<'a>> {
+        let mut e = self.e;
         e.session_id = e.session_id.or(self.thread_id);
         if e.engine_hint.is_none() && self.percona {
             e.engine_hint = Some("percona");
@@ -615,56 +617,67 @@ fn fields<'a>(
     body: &'a [u8],
     text: Option<&'a str>,
 ) -> impl Iterator<Item = (&'a str, (usize, usize))> {
+    let n = body.len();
+    let skip = move |mut i: usize, class: u8, want: bool| {
+        while i < n && (BYTE_CLASS[usize::from(body[i])] & class != 0) == want {
+            i += 1;
+        }
+        i
+    };
     let mut i = 0;
     std::iter::from_fn(move || {
         loop {
-            i += body[i..]
-                .iter()
-                .take_while(|b| b.is_ascii_whitespace())
-                .count();
-            if i >= body.len() {
+            i = skip(i, SPACE, true);
+            if i >= n {
                 return None;
             }
             let start = i;
-            let w = body[i..].iter().take_while(|&&b| is_word(b)).count();
-            let after = i + w;
-            let is_key = w > 0
-                && body.get(after) == Some(&b':')
-                && body.get(after + 1).is_none_or(|b| b.is_ascii_whitespace());
+            let after = skip(i, WORD, true);
+            let is_key = after > start
+                && after < n
+                && body[after] == b':'
+                && (after + 1 == n || BYTE_CLASS[usize::from(body[after + 1])] & SPACE != 0);
             if !is_key {
-                i += body[i..]
-                    .iter()
-                    .take_while(|b| !b.is_ascii_whitespace())
-                    .count()
-                    .max(1);
+                i = skip(i, SPACE, false).max(i + 1);
                 continue;
             }
             let key = match text {
                 Some(t) => &t[start..after],
                 None => std::str::from_utf8(&body[start..after]).expect("ASCII word"),
             };
-            let mut v = after + 1;
-            v += body[v..]
-                .iter()
-                .take_while(|b| b.is_ascii_whitespace())
-                .count();
-            let len = body[v..]
-                .iter()
-                .take_while(|b| !b.is_ascii_whitespace())
-                .count();
-            let value = &body[v..v + len];
-            let next_key = value.len() > 1
-                && value.ends_with(b":")
-                && value[..value.len() - 1].iter().all(|&b| is_word(b));
+            let v = skip(after + 1, SPACE, true);
+            let end = skip(v, SPACE, false);
+            let next_key = end - v > 1 && body[end - 1] == b':' && skip(v, WORD, true) == end - 1;
             if next_key {
                 i = v;
                 return Some((key, (v, v)));
             }
-            i = v + len;
-            return Some((key, (v, v + len)));
+            i = end;
+            return Some((key, (v, end)));
         }
     })
 }
+
+/// [`BYTE_CLASS`] bit of `u8::is_ascii_whitespace` bytes.
+const SPACE: u8 = 1;
+/// [`BYTE_CLASS`] bit of [`is_word`] bytes.
+const WORD: u8 = 2;
+
+/// Class bits of each byte, so that scanning a header line is one lookup a byte.
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_whitespace() {
+            t[b] = SPACE;
+        } else if c.is_ascii_alphanumeric() || c == b'_' {
+            t[b] = WORD;
+        }
+        b += 1;
+    }
+    t
+};
 
 /// `YYMMDD H:MM:SS` or ISO 8601 (with a zone: [`LogTime::Utc`]).
 fn parse_time(s: &[u8]) -> Option<LogTime> {
