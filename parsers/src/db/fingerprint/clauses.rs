@@ -3,7 +3,7 @@
 
 use memchr::memchr2;
 
-use super::{Needle, is_space, is_word, needle};
+use super::{Needle, find_iter, is_space, is_word, needle};
 
 static NULL: Needle = needle!(b"null");
 static UNION: Needle = needle!(b"union");
@@ -44,7 +44,7 @@ fn boundary_before(s: &[u8], i: usize) -> bool {
 fn nulls(s: &[u8], out: &mut Vec<u8>) -> bool {
     let mut copied = 0;
     let mut changed = false;
-    for at in NULL.find_iter(s) {
+    for at in find_iter(&NULL, s) {
         if at < copied || !boundary_before(s, at) || s.get(at + 4).is_some_and(|&b| is_word(b)) {
             continue;
         }
@@ -161,14 +161,14 @@ fn repeated_arm<'s>(
 /// `s/\b(select\s.*?)(?:(\sunion(?:\sall)?)\s\1)+/$1 \/*repeat$2*\//xg`: the shortest
 /// `select ...` prefix that the same text repeats after `union`, for each `select`.
 fn unions(s: &[u8], out: &mut Vec<u8>) -> bool {
-    if UNION.find(s).is_none() {
+    if find_iter(&UNION, s).next().is_none() {
         return false;
     }
     let mut budget = UNION_BUDGET;
     let mut from = 0;
     let mut copied = 0;
     let mut changed = false;
-    while let Some(k) = SELECT.find(&s[from..]) {
+    while let Some(k) = find_iter(&SELECT, &s[from..]).next() {
         let at = from + k;
         from = at + 1;
         if !boundary_before(s, at) || !s.get(at + 6).is_some_and(|&b| is_space(b)) {
@@ -179,7 +179,7 @@ fn unions(s: &[u8], out: &mut Vec<u8>) -> bool {
             break;
         }
         let mut hit = None;
-        for u in UNION.find_iter(&s[base..]) {
+        for u in find_iter(&UNION, &s[base..]) {
             let e = base + u - 1;
             if budget == 0 {
                 return false;
@@ -214,7 +214,7 @@ fn unions(s: &[u8], out: &mut Vec<u8>) -> bool {
 
 /// `s/\blimit \?(?:, ?\?| offset \?)?/limit ?/`: the first one only.
 fn limit(s: &[u8], out: &mut Vec<u8>) -> bool {
-    let Some(at) = LIMIT.find_iter(s).find(|&at| boundary_before(s, at)) else {
+    let Some(at) = find_iter(&LIMIT, s).find(|&at| boundary_before(s, at)) else {
         return false;
     };
     let rest = &s[at + 7..];
@@ -238,7 +238,7 @@ fn limit(s: &[u8], out: &mut Vec<u8>) -> bool {
 /// every match starts where the previous one ended; `s///g` resets `pos`, so the loop runs
 /// once.
 fn order_by_asc(s: &[u8], out: &mut Vec<u8>) -> bool {
-    let Some(at) = ORDER_BY.find_iter(s).find(|&at| boundary_before(s, at)) else {
+    let Some(at) = find_iter(&ORDER_BY, s).find(|&at| boundary_before(s, at)) else {
         return false;
     };
     let mut g = at + 9;

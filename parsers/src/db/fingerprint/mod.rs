@@ -59,6 +59,30 @@ macro_rules! needle {
 }
 pub(crate) use needle;
 
+/// Haystacks shorter than this are searched from the needle's first byte: most statements
+/// are short, and there setting up the substring searcher costs more than the search.
+const SHORT: usize = 64;
+
+/// Non-overlapping occurrences of `needle` in `hay`, first to last, as
+/// `Finder::find_iter` gives them.
+pub(crate) fn find_iter<'h>(
+    needle: &'static Needle,
+    hay: &'h [u8],
+) -> impl Iterator<Item = usize> + 'h {
+    let lit = needle.needle();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let rest = hay.get(at..)?;
+        let k = if rest.len() < SHORT {
+            memchr::memchr_iter(lit[0], rest).find(|&i| rest[i..].starts_with(lit))?
+        } else {
+            needle.find(rest)?
+        };
+        at += k + lit.len();
+        Some(at - lit.len())
+    })
+}
+
 /// Positions of `/*` in `s`.
 pub(crate) fn comment_opens(s: &[u8]) -> impl Iterator<Item = usize> + '_ {
     memchr::memchr_iter(b'/', s).filter(move |&i| s.get(i + 1) == Some(&b'*'))
