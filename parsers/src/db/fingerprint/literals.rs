@@ -235,8 +235,9 @@ pub(super) fn values_and_case(s: &[u8], bind_parameters: bool, o: &mut Vec<u8>) 
         let mut j = i;
         while j < end {
             let c = s[j];
-            let word_t_f = matches!(c, b't' | b'T' | b'f' | b'F') && j > 0 && is_word(s[j - 1]);
-            if !(PLAIN[usize::from(c)] || word_t_f) {
+            let plain = PLAIN[usize::from(c)]
+                || (matches!(c, b't' | b'T' | b'f' | b'F') && j > 0 && is_word(s[j - 1]));
+            if !plain {
                 break;
             }
             j += 1;

@@ -139,7 +139,10 @@ impl Fingerprinter {
             cur.extend_from_slice(b"mysqldump");
             return cur;
         }
-        if has_toolkit_comment(q) {
+        // Most statements have no comment and no quote: one scan for the bytes that start
+        // one rules out the passes that look for them.
+        let comments = memchr::memchr3(b'/', b'#', b'-', q).is_some();
+        if comments && has_toolkit_comment(q) {
             cur.extend_from_slice(b"percona-toolkit");
             return cur;
         }
@@ -152,10 +155,10 @@ impl Fingerprinter {
             return cur;
         }
         cur.extend_from_slice(first_insert_row(q));
-        if literals::block_comments(cur, tmp) {
+        if comments && literals::block_comments(cur, tmp) {
             std::mem::swap(cur, tmp);
         }
-        if literals::line_comments(cur, tmp) {
+        if comments && literals::line_comments(cur, tmp) {
             std::mem::swap(cur, tmp);
         }
         if let Some(rest) = use_db_rest(cur) {
@@ -165,13 +168,14 @@ impl Fingerprinter {
             std::mem::swap(cur, tmp);
             return cur;
         }
-        if literals::escaped_quotes(cur, tmp) {
+        let quotes = memchr::memchr3(b'\\', b'"', b'\'', cur).is_some();
+        if quotes && literals::escaped_quotes(cur, tmp) {
             std::mem::swap(cur, tmp);
         }
-        if literals::quoted(cur, b'"', tmp) {
+        if quotes && literals::quoted(cur, b'"', tmp) {
             std::mem::swap(cur, tmp);
         }
-        if literals::quoted(cur, b'\'', tmp) {
+        if quotes && literals::quoted(cur, b'\'', tmp) {
             std::mem::swap(cur, tmp);
         }
         literals::values_and_case(cur, self.bind_parameters, tmp);
