@@ -105,16 +105,15 @@ pub(crate) enum Line {
 /// `^(?:#|use |SET (?:last_insert_id|insert_id|timestamp))`.
 pub(crate) fn classify(line: &[u8]) -> Line {
     if line.first() == Some(&b'#') {
-        if line.starts_with(b"# Time:") {
-            Line::Time
-        } else if line.starts_with(b"# User@Host:") || line.starts_with(b"# User:") {
-            Line::UserHost
-        } else if line.starts_with(b"# Query_time:") {
-            Line::QueryTime
-        } else if line.starts_with(b"# administrator command:") {
-            Line::Admin
-        } else {
-            Line::Hash
+        // The third byte tells which prefix a line may have: one comparison, not four.
+        match line.get(2) {
+            Some(b'T') if line.starts_with(b"# Time:") => Line::Time,
+            Some(b'U') if line.starts_with(b"# User@Host:") || line.starts_with(b"# User:") => {
+                Line::UserHost
+            }
+            Some(b'Q') if line.starts_with(b"# Query_time:") => Line::QueryTime,
+            Some(b'a') if line.starts_with(b"# administrator command:") => Line::Admin,
+            _ => Line::Hash,
         }
     } else if line.starts_with(b"use ") {
         Line::Use
