@@ -618,11 +618,15 @@ fn fields<'a>(
     text: Option<&'a str>,
 ) -> impl Iterator<Item = (&'a str, (usize, usize))> {
     let n = body.len();
-    let skip = move |mut i: usize, class: u8, want: bool| {
-        while i < n && (BYTE_CLASS[usize::from(body[i])] & class != 0) == want {
-            i += 1;
-        }
-        i
+    // The first byte at or after `i` whose class bits `class` are `want`, else `n`; by an
+    // iterator, which needs no bounds check a byte.
+    let skip = move |i: usize, class: u8, want: bool| {
+        body.get(i..).map_or(n, |rest| {
+            i + rest
+                .iter()
+                .position(|&b| (BYTE_CLASS[usize::from(b)] & class != 0) != want)
+                .unwrap_or(rest.len())
+        })
     };
     let mut i = 0;
     std::iter::from_fn(move || {
