@@ -59,8 +59,8 @@ macro_rules! needle {
 }
 pub(crate) use needle;
 
-/// Haystacks shorter than this are searched from the needle's first byte: most statements
-/// are short, and there setting up the substring searcher costs more than the search.
+/// Haystacks shorter than this are searched byte by byte: most statements are short, and
+/// there setting up a vector search costs more than the search.
 const SHORT: usize = 64;
 
 /// Non-overlapping occurrences of `needle` in `hay`, first to last, as
@@ -74,7 +74,16 @@ pub(crate) fn find_iter<'h>(
     std::iter::from_fn(move || {
         let rest = hay.get(at..)?;
         let k = if rest.len() < SHORT {
-            memchr::memchr_iter(lit[0], rest).find(|&i| rest[i..].starts_with(lit))?
+            // A plain scan: a vector search per candidate costs more than these few bytes.
+            let (first, tail) = (lit[0], &lit[1..]);
+            let mut i = 0;
+            loop {
+                i += rest.get(i..)?.iter().position(|&b| b == first)?;
+                if rest[i + 1..].starts_with(tail) {
+                    break i;
+                }
+                i += 1;
+            }
         } else {
             needle.find(rest)?
         };
