@@ -7,8 +7,8 @@ use std::hash::{BuildHasher, Hasher};
 
 use arrow_array::RecordBatch;
 
-use super::entry::{Entry, LogTime, Record, parse_record, utf8};
-use crate::db::columns::{SlowQueryColumns, SlowQueryRow};
+use super::entry::{Entry, LogTime, Record, parse_record_into, recycle, utf8};
+use crate::db::columns::{Attributes, SlowQueryColumns, SlowQueryRow};
 use crate::db::fingerprint::{Fingerprinter, checksum};
 use crate::decoder::{Decoder, RecordMeta, SourceContext};
 use crate::error::ParseError;
@@ -20,6 +20,8 @@ pub struct MysqlSlowDecoder {
     cols: SlowQueryColumns,
     fingerprints: Fingerprinter,
     scratch: Vec<u8>,
+    /// The last row's attributes, emptied: their room serves the next entry.
+    spare: Attributes<'static>,
     /// Time of the last entry that had one (pt-query-digest's inherited `ts`).
     last_ts: Option<i64>,
     /// Database of the last entry that named one: the server writes `use` only on a change.
@@ -99,6 +101,7 @@ impl MysqlSlowDecoder {
             ctx,
             fingerprints: Fingerprinter::new(),
             scratch: Vec::new(),
+            spare: Vec::with_capacity(16),
             last_ts: None,
             last_db: None,
             banner_engine: None,
@@ -153,7 +156,7 @@ impl MysqlSlowDecoder {
             None => utf8(e.statement.trim_ascii_end()),
         };
         let engine = self.banner_engine.or(e.engine_hint).unwrap_or("mysql");
-        self.cols.push(&SlowQueryRow {
+        let row = SlowQueryRow {
             ts_us: ts,
             host: &self.ctx.host,
             ingest_ts_us: meta.ingest_ts_us,
@@ -177,7 +180,9 @@ impl MysqlSlowDecoder {
             plan_summary: e.plan_summary.as_deref(),
             plan: e.plan.as_deref(),
             attributes: e.attributes,
-        });
+        };
+        self.cols.push(&row);
+        self.spare = recycle(row.attributes);
         if let Some(d) = named_db
             && self.last_db.as_deref() != Some(d)
         {
@@ -199,7 +204,7 @@ impl Decoder for MysqlSlowDecoder {
         if record.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        match parse_record(record)? {
+        match parse_record_into(record, recycle(std::mem::take(&mut self.spare)))? {
             Record::Banner(engine) => {
                 if let Some(e) = engine {
                     // A new server (or a reopened log): `use` is written afresh.

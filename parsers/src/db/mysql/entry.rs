@@ -193,6 +193,22 @@ fn strip_end(r: &[u8]) -> (&[u8], bool) {
 
 /// Parses one record as framed by [`super::frame`].
 pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
+    parse_record_into(record, Vec::with_capacity(16))
+}
+
+/// An empty `Attributes` of any lifetime in `v`'s allocation: a decoder hands each entry
+/// the last one's, instead of allocating (and freeing) one a record. The standard library
+/// collects a `Vec`'s own iterator in place when the items have the same layout.
+pub(crate) fn recycle<'b>(mut v: Attributes<'_>) -> Attributes<'b> {
+    v.clear();
+    v.into_iter().map(|_| unreachable!("cleared")).collect()
+}
+
+/// [`parse_record`], its attributes pushed to `attributes` (empty; its room is reused).
+pub(crate) fn parse_record_into<'a>(
+    record: &'a [u8],
+    attributes: Attributes<'a>,
+) -> Result<Record<'a>, ParseError> {
     if record.first() == Some(&0) {
         return Err(err(
             ErrorKind::NulByte,
@@ -210,7 +226,7 @@ pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
         src,
         // On the heap from the start: an entry is large, and each move would copy it.
         e: Box::new(Entry {
-            attributes: Vec::with_capacity(16),
+            attributes,
             ..Entry::default()
         }),
         got_time: false,
@@ -717,7 +733,17 @@ fn parse_time(s: &[u8]) -> Option<LogTime> {
 
 #[cfg(test)]
 mod seconds_tests {
-    use super::seconds;
+    use super::{recycle, seconds};
+
+    #[test]
+    fn recycled_attributes_keep_their_room() {
+        let mut v: crate::db::columns::Attributes<'_> = Vec::with_capacity(16);
+        v.push(("k", "v".into()));
+        let (at, cap) = (v.as_ptr() as usize, v.capacity());
+        let w = recycle(v);
+        assert!(w.is_empty());
+        assert_eq!((w.as_ptr() as usize, w.capacity()), (at, cap));
+    }
 
     /// The short path gives `str::parse`'s bits, on the durations servers write and on
     /// digits strings of every length around its limits.
