@@ -131,9 +131,12 @@ pub(crate) fn classify(line: &[u8]) -> Line {
 /// part of any entry: `/usr/sbin/mariadbd, Version: 10.11.6-MariaDB-log (Debian 12).
 /// started with:`, `Tcp port: 3306  Unix socket: ...`, `Time  Id Command  Argument`.
 pub(crate) fn is_banner(line: &[u8]) -> bool {
+    if line.first().is_none_or(|&b| b == b'#') {
+        return false;
+    }
     let line = trim_end(line);
     match line.first() {
-        None | Some(b'#') => false,
+        None => false,
         Some(_) if line.len() >= 9 && line[..9].eq_ignore_ascii_case(b"tcp port:") => true,
         Some(b'T') if line.starts_with(b"Time") => {
             let mut words = line
@@ -143,6 +146,9 @@ pub(crate) fn is_banner(line: &[u8]) -> bool {
                 && words.next() == Some(b"Id")
                 && words.next() == Some(b"Command")
         }
+        // The shortest banner is `, Version: ` and `started with:` (24 bytes), which keeps
+        // the search for a comma off most statement lines.
+        Some(_) if line.len() < 24 => false,
         Some(_) => {
             has_version(line) && (line.ends_with(b"started with:") || EMBEDDED.find(line).is_some())
         }
