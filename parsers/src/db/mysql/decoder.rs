@@ -29,8 +29,10 @@ pub struct MysqlSlowDecoder {
     /// Engine named by the last start-up banner.
     banner_engine: Option<&'static str>,
     /// Checksums of recent fingerprints, with the fingerprint as text: a log repeats few
-    /// shapes, and a lookup is cheaper than an MD5 (and a UTF-8 check).
-    ids: HashMap<Box<[u8]>, Known, Seeded>,
+    /// shapes, and a lookup is cheaper than an MD5 (and a UTF-8 check). The map gives the
+    /// index in `known`, so that a hit is one lookup, not a test and then a fetch.
+    ids: HashMap<Box<[u8]>, usize, Seeded>,
+    known: Vec<Known>,
 }
 
 /// Hasher of the fingerprint cache: a multiply-rotate hash eight bytes at a step (as
@@ -106,6 +108,7 @@ impl MysqlSlowDecoder {
             last_db: None,
             banner_engine: None,
             ids: HashMap::default(),
+            known: Vec::new(),
         }
     }
 
@@ -140,17 +143,22 @@ impl MysqlSlowDecoder {
             e.statement
         };
         let fp = self.fingerprints.fingerprint(input);
-        if !self.ids.contains_key(fp) {
-            if self.ids.len() >= ID_CACHE {
-                self.ids.clear();
+        let at = match self.ids.get(fp) {
+            Some(&at) => at,
+            None => {
+                if self.ids.len() >= ID_CACHE {
+                    self.ids.clear();
+                    self.known.clear();
+                }
+                self.known.push(Known {
+                    id: checksum(fp).iter().map(|&b| char::from(b)).collect(),
+                    text: utf8(fp).into(),
+                });
+                self.ids.insert(fp.into(), self.known.len() - 1);
+                self.known.len() - 1
             }
-            let known = Known {
-                id: checksum(fp).iter().map(|&b| char::from(b)).collect(),
-                text: utf8(fp).into(),
-            };
-            self.ids.insert(fp.into(), known);
-        }
-        let known = &self.ids[fp];
+        };
+        let known = &self.known[at];
         let statement = match e.statement_text {
             Some(s) => Cow::Borrowed(s.trim_ascii_end()),
             None => utf8(e.statement.trim_ascii_end()),
