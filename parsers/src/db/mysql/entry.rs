@@ -145,21 +145,24 @@ fn at(b: u8, hay: &[u8]) -> Option<usize> {
 /// A duration field: digits with at most one `.`.
 fn seconds(v: &[u8]) -> Option<f64> {
     // The digits as one integer and the count of those after the `.`.
-    let (mut n, mut digits, mut dot) = (0u64, 0usize, None);
-    for (i, &b) in v.iter().enumerate() {
-        match b {
-            b'0'..=b'9' => {
-                n = n.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
-                digits += 1;
+    let (whole, fraction) = match v.iter().position(|&b| b == b'.') {
+        Some(d) => (&v[..d], &v[d + 1..]),
+        None => (v, &b""[..]),
+    };
+    let mut n = 0u64;
+    for part in [whole, fraction] {
+        for &b in part {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
             }
-            b'.' if dot.is_none() => dot = Some(i),
-            _ => return None,
+            n = n.wrapping_mul(10).wrapping_add(u64::from(d));
         }
     }
+    let (digits, scale) = (whole.len() + fraction.len(), fraction.len());
     if digits == 0 {
         return None;
     }
-    let scale = dot.map_or(0, |d| v.len() - d - 1);
     // `n` and `10^scale` are exact f64s, so one division rounds as `str::parse` does
     // (correctly); longer numbers take the general parser.
     let s = if digits <= 15 && scale <= 22 {
