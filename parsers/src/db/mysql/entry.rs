@@ -388,7 +388,7 @@ impl<'a> Parser<'a> {
         let s = s.trim_ascii();
         let (priv_user, rest) = match at(b'[', s) {
             Some(o) => (s[..o].trim_ascii(), &s[o + 1..]),
-            None => (&s[..at(b'@', s).unwrap_or(s.len())], &b""[..]),
+            None => (s[..at(b'@', s).unwrap_or(s.len())].trim_ascii(), &b""[..]),
         };
         let (login, rest) = match at(b']', rest) {
             Some(c) => (&rest[..c], &rest[c + 1..]),
@@ -412,7 +412,7 @@ impl<'a> Parser<'a> {
                 tail = &inner[c.min(inner.len())..];
             }
         }
-        let priv_user = priv_user.trim_ascii();
+        // `priv_user` is trimmed already, and `host` has no whitespace.
         let login = login.trim_ascii();
         self.e.user = self
             .src
@@ -425,7 +425,7 @@ impl<'a> Parser<'a> {
         if !priv_user.is_empty() && !login.is_empty() && priv_user != login {
             self.e.attributes.push(("login_user", self.src.utf8(login)));
         }
-        let (host, ip) = (host.trim_ascii(), ip.trim_ascii());
+        let ip = ip.trim_ascii();
         self.e.client = self
             .src
             .text(if host.is_empty() { ip } else { host })
