@@ -8,8 +8,10 @@ use arrow_array::builder::{
     TimestampMicrosecondBuilder, UInt64Builder,
 };
 use arrow_array::types::ArrowPrimitiveType;
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, new_null_array};
 use arrow_buffer::OffsetBuffer;
+
+use arrow_schema::DataType;
 
 use super::schema;
 
@@ -164,6 +166,61 @@ fn repeated(value: &str, n: usize) -> ArrayRef {
     ))
 }
 
+/// A builder that can append a run of nulls.
+trait AppendNulls: ArrayBuilder {
+    fn nulls(&mut self, n: usize);
+}
+
+impl AppendNulls for StringBuilder {
+    fn nulls(&mut self, n: usize) {
+        self.append_nulls(n);
+    }
+}
+
+impl<T: ArrowPrimitiveType> AppendNulls for PrimitiveBuilder<T> {
+    fn nulls(&mut self, n: usize) {
+        self.append_nulls(n);
+    }
+}
+
+/// A column whose leading nulls are only counted until its first value: a column that a
+/// format never fills (MySQL's `keys_examined`, the `plan` of most entries) then costs an
+/// increment a row and one null array a batch, not a null appended to two buffers a row.
+struct Sparse<B> {
+    /// Nulls before the first value; while it is above zero, `b` is empty.
+    nulls: usize,
+    b: B,
+}
+
+impl<B: AppendNulls> Sparse<B> {
+    fn new(b: B) -> Self {
+        Sparse { nulls: 0, b }
+    }
+
+    /// Appends `v` (by `append`) or a null.
+    #[inline]
+    fn push<V>(&mut self, v: Option<V>, append: impl FnOnce(&mut B, V)) {
+        match v {
+            None if self.b.is_empty() => self.nulls += 1,
+            None => self.b.nulls(1),
+            Some(v) => {
+                if self.nulls > 0 {
+                    self.b.nulls(std::mem::take(&mut self.nulls));
+                }
+                append(&mut self.b, v);
+            }
+        }
+    }
+
+    /// The pending column (of type `ty`), taken by `take` when it has values.
+    fn take(&mut self, ty: &DataType, take: impl FnOnce(&mut B) -> ArrayRef) -> ArrayRef {
+        match std::mem::take(&mut self.nulls) {
+            0 => take(&mut self.b),
+            n => new_null_array(ty, n),
+        }
+    }
+}
+
 /// Builder of `slow_queries` batches for one source.
 pub struct SlowQueryColumns {
     source: String,
@@ -183,15 +240,15 @@ pub struct SlowQueryColumns {
     lock_time: Float64Builder,
     rows_sent: UInt64Builder,
     rows_examined: UInt64Builder,
-    rows_affected: UInt64Builder,
-    keys_examined: UInt64Builder,
-    docs_examined: UInt64Builder,
+    rows_affected: Sparse<UInt64Builder>,
+    keys_examined: Sparse<UInt64Builder>,
+    docs_examined: Sparse<UInt64Builder>,
     command: StringBuilder,
     statement: StringBuilder,
     fingerprint: StringBuilder,
     fingerprint_id: StringBuilder,
-    plan_summary: StringBuilder,
-    plan: StringBuilder,
+    plan_summary: Sparse<StringBuilder>,
+    plan: Sparse<StringBuilder>,
     attributes: MapBuilder<StringBuilder, StringBuilder>,
 }
 
@@ -214,15 +271,15 @@ impl SlowQueryColumns {
             lock_time: Float64Builder::new(),
             rows_sent: UInt64Builder::new(),
             rows_examined: UInt64Builder::new(),
-            rows_affected: UInt64Builder::new(),
-            keys_examined: UInt64Builder::new(),
-            docs_examined: UInt64Builder::new(),
+            rows_affected: Sparse::new(UInt64Builder::new()),
+            keys_examined: Sparse::new(UInt64Builder::new()),
+            docs_examined: Sparse::new(UInt64Builder::new()),
             command: StringBuilder::new(),
             statement: StringBuilder::new(),
             fingerprint: StringBuilder::new(),
             fingerprint_id: StringBuilder::new(),
-            plan_summary: StringBuilder::new(),
-            plan: StringBuilder::new(),
+            plan_summary: Sparse::new(StringBuilder::new()),
+            plan: Sparse::new(StringBuilder::new()),
             attributes: map_builder(),
         }
     }
@@ -252,15 +309,17 @@ impl SlowQueryColumns {
         self.lock_time.append_option(r.lock_time_seconds);
         self.rows_sent.append_option(r.rows_sent);
         self.rows_examined.append_option(r.rows_examined);
-        self.rows_affected.append_option(r.rows_affected);
-        self.keys_examined.append_option(r.keys_examined);
-        self.docs_examined.append_option(r.docs_examined);
+        let count = UInt64Builder::append_value;
+        let text = |b: &mut StringBuilder, v: &str| b.append_value(v);
+        self.rows_affected.push(r.rows_affected, count);
+        self.keys_examined.push(r.keys_examined, count);
+        self.docs_examined.push(r.docs_examined, count);
         self.command.append_option(r.command);
         self.statement.append_value(r.statement);
         self.fingerprint.append_value(r.fingerprint);
         self.fingerprint_id.append_value(r.fingerprint_id);
-        self.plan_summary.append_option(r.plan_summary);
-        self.plan.append_option(r.plan);
+        self.plan_summary.push(r.plan_summary, text);
+        self.plan.push(r.plan, text);
         append_map(&mut self.attributes, &r.attributes);
     }
 
@@ -315,15 +374,15 @@ impl SlowQueryColumns {
             take_primitive(&mut self.lock_time),
             take_primitive(&mut self.rows_sent),
             take_primitive(&mut self.rows_examined),
-            take_primitive(&mut self.rows_affected),
-            take_primitive(&mut self.keys_examined),
-            take_primitive(&mut self.docs_examined),
+            self.rows_affected.take(&DataType::UInt64, take_primitive),
+            self.keys_examined.take(&DataType::UInt64, take_primitive),
+            self.docs_examined.take(&DataType::UInt64, take_primitive),
             take_str(&mut self.command),
             take_str(&mut self.statement),
             take_str(&mut self.fingerprint),
             take_str(&mut self.fingerprint_id),
-            take_str(&mut self.plan_summary),
-            take_str(&mut self.plan),
+            self.plan_summary.take(&DataType::Utf8, take_str),
+            self.plan.take(&DataType::Utf8, take_str),
             take_map(&mut self.attributes),
         ];
         Some(
