@@ -16,13 +16,16 @@ static ORDER_BY: Needle = needle!(b"order by ");
 /// Past it the arms are left as they are (the only way this module can differ from Perl).
 const UNION_BUDGET: usize = 1 << 26;
 
+/// A pass: writes its rewrite of the text to the vector, or returns false for no change.
+type Pass = fn(&[u8], &mut Vec<u8>) -> bool;
+
 /// Applies the passes in Perl's order; the result ends in `s`. A pass runs only when `s`
 /// has every byte of its keyword: most statements lack some (`select ? from t` has no `n`
 /// for `null`, no `u` for `union`...), and one look at each byte for all passes costs less
 /// than each pass's own search.
 pub(super) fn rewrite(s: &mut Vec<u8>, tmp: &mut Vec<u8>) {
     let mut bytes = ByteSet::of(s);
-    let passes: [(fn(&[u8], &mut Vec<u8>) -> bool, &[&[u8]]); 5] = [
+    let passes: [(Pass, &[&[u8]]); 5] = [
         (nulls, &[b"null"]),
         (lists, &[b"in(", b"value("]),
         // Not `select union`: the `\s` between them may be a `\x0B`, which step 5 keeps.
