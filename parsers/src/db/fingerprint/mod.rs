@@ -150,7 +150,7 @@ impl Fingerprinter {
         }
         // Most statements have no comment and no quote: one scan for the bytes that start
         // one rules out the passes that look for them.
-        let comments = memchr::memchr3(b'/', b'#', b'-', q).is_some();
+        let (comments, quotes_in_q) = openers(q);
         if comments && has_toolkit_comment(q) {
             cur.extend_from_slice(b"percona-toolkit");
             return cur;
@@ -177,7 +177,7 @@ impl Fingerprinter {
             std::mem::swap(cur, tmp);
             return cur;
         }
-        let quotes = memchr::memchr3(b'\\', b'"', b'\'', cur).is_some();
+        let quotes = quotes_in_q && memchr::memchr3(b'\\', b'"', b'\'', cur).is_some();
         if quotes && literals::escaped_quotes(cur, tmp) {
             std::mem::swap(cur, tmp);
         }
@@ -191,6 +191,35 @@ impl Fingerprinter {
         std::mem::swap(cur, tmp);
         clauses::rewrite(cur, tmp);
         cur
+    }
+}
+
+/// [`OPENERS`] bit of `/`, `#`, `-`: bytes that may open a comment.
+const COMMENT: u8 = 1;
+/// [`OPENERS`] bit of `\`, `"`, `'`: bytes that may start a quoted string.
+const QUOTE: u8 = 2;
+
+/// [`COMMENT`] and [`QUOTE`] bits of each byte.
+static OPENERS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'/' as usize] = COMMENT;
+    t[b'#' as usize] = COMMENT;
+    t[b'-' as usize] = COMMENT;
+    t[b'\\' as usize] = QUOTE;
+    t[b'"' as usize] = QUOTE;
+    t[b'\'' as usize] = QUOTE;
+    t
+};
+
+/// Whether `q` has a byte that may open a comment, and one that may start a quoted string
+/// (true when unsure: a long `q` is not scanned for quotes here). A short statement is
+/// scanned once with a table, cheaper there than two vector searches.
+fn openers(q: &[u8]) -> (bool, bool) {
+    if q.len() < SHORT {
+        let bits = q.iter().fold(0, |m, &b| m | OPENERS[usize::from(b)]);
+        (bits & COMMENT != 0, bits & QUOTE != 0)
+    } else {
+        (memchr::memchr3(b'/', b'#', b'-', q).is_some(), true)
     }
 }
 
