@@ -4,10 +4,14 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    ArrayBuilder, Float64Builder, MapBuilder, StringBuilder, TimestampMicrosecondBuilder,
-    UInt64Builder,
+    ArrayBuilder, Float64Builder, MapBuilder, PrimitiveBuilder, StringBuilder,
+    TimestampMicrosecondBuilder, UInt64Builder,
 };
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::types::ArrowPrimitiveType;
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, new_null_array};
+use arrow_buffer::OffsetBuffer;
+
+use arrow_schema::DataType;
 
 use super::schema;
 
@@ -129,12 +133,102 @@ fn append_map(b: &mut MapBuilder<StringBuilder, StringBuilder>, kv: &Attributes<
     b.append(true).expect("keys and values in step");
 }
 
+/// `b`'s array, leaving `b` empty with room for as many values.
+fn take_primitive<T: ArrowPrimitiveType>(b: &mut PrimitiveBuilder<T>) -> ArrayRef {
+    let array = b.finish();
+    *b = PrimitiveBuilder::with_capacity(array.len()).with_data_type(array.data_type().clone());
+    Arc::new(array)
+}
+
+/// `b`'s array, leaving `b` empty with room for as many strings and bytes.
+fn take_str(b: &mut StringBuilder) -> ArrayRef {
+    let fresh = StringBuilder::with_capacity(b.len(), b.values_slice().len());
+    Arc::new(std::mem::replace(b, fresh).finish())
+}
+
+/// `b`'s array, leaving `b` empty with room for as many rows, keys and values.
+fn take_map(b: &mut MapBuilder<StringBuilder, StringBuilder>) -> ArrayRef {
+    let keys = StringBuilder::with_capacity(b.keys().len(), b.keys().values_slice().len());
+    let values = StringBuilder::with_capacity(b.values().len(), b.values().values_slice().len());
+    let fresh = MapBuilder::with_capacity(None, keys, values, b.len());
+    Arc::new(std::mem::replace(b, fresh).finish())
+}
+
+/// `n` times `value`, built at once: a column that is the same in every row costs one
+/// bulk fill a batch, not an append a row.
+fn repeated(value: &str, n: usize) -> ArrayRef {
+    let len = i32::try_from(value.len()).expect("a short value");
+    let ends = OffsetBuffer::new((0..=n as i32).map(|i| i * len).collect());
+    Arc::new(StringArray::new(
+        ends,
+        value.repeat(n).into_bytes().into(),
+        None,
+    ))
+}
+
+/// A builder that can append a run of nulls.
+trait AppendNulls: ArrayBuilder {
+    fn nulls(&mut self, n: usize);
+}
+
+impl AppendNulls for StringBuilder {
+    fn nulls(&mut self, n: usize) {
+        self.append_nulls(n);
+    }
+}
+
+impl<T: ArrowPrimitiveType> AppendNulls for PrimitiveBuilder<T> {
+    fn nulls(&mut self, n: usize) {
+        self.append_nulls(n);
+    }
+}
+
+/// A column whose leading nulls are only counted until its first value: a column that a
+/// format never fills (MySQL's `keys_examined`, the `plan` of most entries) then costs an
+/// increment a row and one null array a batch, not a null appended to two buffers a row.
+struct Sparse<B> {
+    /// Nulls before the first value; while it is above zero, `b` is empty.
+    nulls: usize,
+    b: B,
+}
+
+impl<B: AppendNulls> Sparse<B> {
+    fn new(b: B) -> Self {
+        Sparse { nulls: 0, b }
+    }
+
+    /// Appends `v` (by `append`) or a null.
+    #[inline]
+    fn push<V>(&mut self, v: Option<V>, append: impl FnOnce(&mut B, V)) {
+        match v {
+            None if self.b.is_empty() => self.nulls += 1,
+            None => self.b.nulls(1),
+            Some(v) => {
+                if self.nulls > 0 {
+                    self.b.nulls(std::mem::take(&mut self.nulls));
+                }
+                append(&mut self.b, v);
+            }
+        }
+    }
+
+    /// The pending column (of type `ty`), taken by `take` when it has values.
+    fn take(&mut self, ty: &DataType, take: impl FnOnce(&mut B) -> ArrayRef) -> ArrayRef {
+        match std::mem::take(&mut self.nulls) {
+            0 => take(&mut self.b),
+            n => new_null_array(ty, n),
+        }
+    }
+}
+
 /// Builder of `slow_queries` batches for one source.
 pub struct SlowQueryColumns {
     source: String,
     ts: TimestampMicrosecondBuilder,
+    /// The `host` of every pending row while they all have the same (as a source's rows
+    /// do): `host` is then empty and the column is built at [`SlowQueryColumns::finish`].
+    same_host: Option<String>,
     host: StringBuilder,
-    source_col: StringBuilder,
     ingest_ts: TimestampMicrosecondBuilder,
     offset: UInt64Builder,
     engine: StringBuilder,
@@ -146,15 +240,15 @@ pub struct SlowQueryColumns {
     lock_time: Float64Builder,
     rows_sent: UInt64Builder,
     rows_examined: UInt64Builder,
-    rows_affected: UInt64Builder,
-    keys_examined: UInt64Builder,
-    docs_examined: UInt64Builder,
+    rows_affected: Sparse<UInt64Builder>,
+    keys_examined: Sparse<UInt64Builder>,
+    docs_examined: Sparse<UInt64Builder>,
     command: StringBuilder,
     statement: StringBuilder,
     fingerprint: StringBuilder,
     fingerprint_id: StringBuilder,
-    plan_summary: StringBuilder,
-    plan: StringBuilder,
+    plan_summary: Sparse<StringBuilder>,
+    plan: Sparse<StringBuilder>,
     attributes: MapBuilder<StringBuilder, StringBuilder>,
 }
 
@@ -164,8 +258,8 @@ impl SlowQueryColumns {
         SlowQueryColumns {
             source: source.to_string(),
             ts: ts_builder(),
+            same_host: None,
             host: StringBuilder::new(),
-            source_col: StringBuilder::new(),
             ingest_ts: ts_builder(),
             offset: UInt64Builder::new(),
             engine: StringBuilder::new(),
@@ -177,15 +271,15 @@ impl SlowQueryColumns {
             lock_time: Float64Builder::new(),
             rows_sent: UInt64Builder::new(),
             rows_examined: UInt64Builder::new(),
-            rows_affected: UInt64Builder::new(),
-            keys_examined: UInt64Builder::new(),
-            docs_examined: UInt64Builder::new(),
+            rows_affected: Sparse::new(UInt64Builder::new()),
+            keys_examined: Sparse::new(UInt64Builder::new()),
+            docs_examined: Sparse::new(UInt64Builder::new()),
             command: StringBuilder::new(),
             statement: StringBuilder::new(),
             fingerprint: StringBuilder::new(),
             fingerprint_id: StringBuilder::new(),
-            plan_summary: StringBuilder::new(),
-            plan: StringBuilder::new(),
+            plan_summary: Sparse::new(StringBuilder::new()),
+            plan: Sparse::new(StringBuilder::new()),
             attributes: map_builder(),
         }
     }
@@ -202,9 +296,8 @@ impl SlowQueryColumns {
 
     /// Appends one row.
     pub fn push(&mut self, r: &SlowQueryRow<'_>) {
+        self.push_host(r.host);
         self.ts.append_value(r.ts_us);
-        self.host.append_value(r.host);
-        self.source_col.append_value(&self.source);
         self.ingest_ts.append_value(r.ingest_ts_us);
         self.offset.append_value(r.offset);
         self.engine.append_value(r.engine);
@@ -216,48 +309,81 @@ impl SlowQueryColumns {
         self.lock_time.append_option(r.lock_time_seconds);
         self.rows_sent.append_option(r.rows_sent);
         self.rows_examined.append_option(r.rows_examined);
-        self.rows_affected.append_option(r.rows_affected);
-        self.keys_examined.append_option(r.keys_examined);
-        self.docs_examined.append_option(r.docs_examined);
+        let count = UInt64Builder::append_value;
+        let text = |b: &mut StringBuilder, v: &str| b.append_value(v);
+        self.rows_affected.push(r.rows_affected, count);
+        self.keys_examined.push(r.keys_examined, count);
+        self.docs_examined.push(r.docs_examined, count);
         self.command.append_option(r.command);
         self.statement.append_value(r.statement);
         self.fingerprint.append_value(r.fingerprint);
         self.fingerprint_id.append_value(r.fingerprint_id);
-        self.plan_summary.append_option(r.plan_summary);
-        self.plan.append_option(r.plan);
+        self.plan_summary.push(r.plan_summary, text);
+        self.plan.push(r.plan, text);
         append_map(&mut self.attributes, &r.attributes);
     }
 
-    /// Takes the pending rows as a batch.
+    /// `host` of a row about to be pushed: kept once while the rows agree, appended per row
+    /// (the earlier ones first) from the first row that differs.
+    fn push_host(&mut self, host: &str) {
+        let rows = self.len();
+        match &mut self.same_host {
+            Some(h) if rows == 0 => {
+                h.clear();
+                h.push_str(host);
+            }
+            None if rows == 0 => self.same_host = Some(host.to_string()),
+            Some(h) if h == host => {}
+            Some(h) => {
+                for _ in 0..rows {
+                    self.host.append_value(&*h);
+                }
+                self.same_host = None;
+                self.host.append_value(host);
+            }
+            None => self.host.append_value(host),
+        }
+    }
+
+    /// Takes the pending rows as a batch. The builders keep room for as many rows and bytes
+    /// as the batch had: a source's batches are alike, and regrowing every buffer from empty
+    /// for each batch would copy it all once more.
     pub fn finish(&mut self) -> Option<RecordBatch> {
         if self.is_empty() {
             return None;
         }
+        let n = self.len();
+        let host = match &self.same_host {
+            Some(h) => repeated(h, n),
+            None => take_str(&mut self.host),
+        };
+        // The next batch starts by taking its first row's host.
+        self.same_host.get_or_insert_with(String::new);
         let cols: Vec<ArrayRef> = vec![
-            Arc::new(self.ts.finish()),
-            Arc::new(self.host.finish()),
-            Arc::new(self.source_col.finish()),
-            Arc::new(self.ingest_ts.finish()),
-            Arc::new(self.offset.finish()),
-            Arc::new(self.engine.finish()),
-            Arc::new(self.database.finish()),
-            Arc::new(self.user.finish()),
-            Arc::new(self.client.finish()),
-            Arc::new(self.session_id.finish()),
-            Arc::new(self.query_time.finish()),
-            Arc::new(self.lock_time.finish()),
-            Arc::new(self.rows_sent.finish()),
-            Arc::new(self.rows_examined.finish()),
-            Arc::new(self.rows_affected.finish()),
-            Arc::new(self.keys_examined.finish()),
-            Arc::new(self.docs_examined.finish()),
-            Arc::new(self.command.finish()),
-            Arc::new(self.statement.finish()),
-            Arc::new(self.fingerprint.finish()),
-            Arc::new(self.fingerprint_id.finish()),
-            Arc::new(self.plan_summary.finish()),
-            Arc::new(self.plan.finish()),
-            Arc::new(self.attributes.finish()),
+            take_primitive(&mut self.ts),
+            host,
+            repeated(&self.source, n),
+            take_primitive(&mut self.ingest_ts),
+            take_primitive(&mut self.offset),
+            take_str(&mut self.engine),
+            take_str(&mut self.database),
+            take_str(&mut self.user),
+            take_str(&mut self.client),
+            take_str(&mut self.session_id),
+            take_primitive(&mut self.query_time),
+            take_primitive(&mut self.lock_time),
+            take_primitive(&mut self.rows_sent),
+            take_primitive(&mut self.rows_examined),
+            self.rows_affected.take(&DataType::UInt64, take_primitive),
+            self.keys_examined.take(&DataType::UInt64, take_primitive),
+            self.docs_examined.take(&DataType::UInt64, take_primitive),
+            take_str(&mut self.command),
+            take_str(&mut self.statement),
+            take_str(&mut self.fingerprint),
+            take_str(&mut self.fingerprint_id),
+            self.plan_summary.take(&DataType::Utf8, take_str),
+            self.plan.take(&DataType::Utf8, take_str),
+            take_map(&mut self.attributes),
         ];
         Some(
             RecordBatch::try_new(schema::slow_queries(), cols)

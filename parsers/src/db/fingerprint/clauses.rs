@@ -3,7 +3,7 @@
 
 use memchr::memchr2;
 
-use super::{Needle, is_space, is_word, needle};
+use super::{Needle, find_iter, is_space, is_word, needle};
 
 static NULL: Needle = needle!(b"null");
 static UNION: Needle = needle!(b"union");
@@ -16,22 +16,44 @@ static ORDER_BY: Needle = needle!(b"order by ");
 /// Past it the arms are left as they are (the only way this module can differ from Perl).
 const UNION_BUDGET: usize = 1 << 26;
 
-/// Applies the passes in Perl's order; the result ends in `s`.
+/// A pass: writes its rewrite of the text to the vector, or returns false for no change.
+type Pass = fn(&[u8], &mut Vec<u8>) -> bool;
+
+/// Applies the passes in Perl's order; the result ends in `s`. A pass runs only when `s`
+/// has every byte of its keyword: most statements lack some (`select ? from t` has no `n`
+/// for `null`, no `u` for `union`...), and one look at each byte for all passes costs less
+/// than each pass's own search.
 pub(super) fn rewrite(s: &mut Vec<u8>, tmp: &mut Vec<u8>) {
-    if nulls(s, tmp) {
-        std::mem::swap(s, tmp);
+    let mut bytes = ByteSet::of(s);
+    let passes: [(Pass, &[&[u8]]); 5] = [
+        (nulls, &[b"null"]),
+        (lists, &[b"in(", b"value("]),
+        // Not `select union`: the `\s` between them may be a `\x0B`, which step 5 keeps.
+        (unions, &[b"selectunion"]),
+        (limit, &[b"limit ?"]),
+        (order_by_asc, &[b"order by "]),
+    ];
+    for (pass, keywords) in passes {
+        if keywords.iter().any(|k| bytes.has_all(k)) && pass(s, tmp) {
+            std::mem::swap(s, tmp);
+            bytes = ByteSet::of(s);
+        }
     }
-    if lists(s, tmp) {
-        std::mem::swap(s, tmp);
+}
+
+/// Which bytes occur in a text, as bits `b % 64`: a byte shares its bit with three others,
+/// so [`ByteSet::has_all`] can only say yes when a byte is missing, never no when all occur.
+#[derive(Clone, Copy)]
+struct ByteSet(u64);
+
+impl ByteSet {
+    fn of(s: &[u8]) -> Self {
+        ByteSet(s.iter().fold(0, |m, &b| m | 1 << (b & 63)))
     }
-    if unions(s, tmp) {
-        std::mem::swap(s, tmp);
-    }
-    if limit(s, tmp) {
-        std::mem::swap(s, tmp);
-    }
-    if order_by_asc(s, tmp) {
-        std::mem::swap(s, tmp);
+
+    /// False when some byte of `k` is not in the text.
+    fn has_all(self, k: &[u8]) -> bool {
+        k.iter().all(|&b| self.0 & 1 << (b & 63) != 0)
     }
 }
 
@@ -44,7 +66,7 @@ fn boundary_before(s: &[u8], i: usize) -> bool {
 fn nulls(s: &[u8], out: &mut Vec<u8>) -> bool {
     let mut copied = 0;
     let mut changed = false;
-    for at in NULL.find_iter(s) {
+    for at in find_iter(&NULL, s) {
         if at < copied || !boundary_before(s, at) || s.get(at + 4).is_some_and(|&b| is_word(b)) {
             continue;
         }
@@ -161,14 +183,14 @@ fn repeated_arm<'s>(
 /// `s/\b(select\s.*?)(?:(\sunion(?:\sall)?)\s\1)+/$1 \/*repeat$2*\//xg`: the shortest
 /// `select ...` prefix that the same text repeats after `union`, for each `select`.
 fn unions(s: &[u8], out: &mut Vec<u8>) -> bool {
-    if UNION.find(s).is_none() {
+    if find_iter(&UNION, s).next().is_none() {
         return false;
     }
     let mut budget = UNION_BUDGET;
     let mut from = 0;
     let mut copied = 0;
     let mut changed = false;
-    while let Some(k) = SELECT.find(&s[from..]) {
+    while let Some(k) = find_iter(&SELECT, &s[from..]).next() {
         let at = from + k;
         from = at + 1;
         if !boundary_before(s, at) || !s.get(at + 6).is_some_and(|&b| is_space(b)) {
@@ -179,7 +201,7 @@ fn unions(s: &[u8], out: &mut Vec<u8>) -> bool {
             break;
         }
         let mut hit = None;
-        for u in UNION.find_iter(&s[base..]) {
+        for u in find_iter(&UNION, &s[base..]) {
             let e = base + u - 1;
             if budget == 0 {
                 return false;
@@ -214,7 +236,7 @@ fn unions(s: &[u8], out: &mut Vec<u8>) -> bool {
 
 /// `s/\blimit \?(?:, ?\?| offset \?)?/limit ?/`: the first one only.
 fn limit(s: &[u8], out: &mut Vec<u8>) -> bool {
-    let Some(at) = LIMIT.find_iter(s).find(|&at| boundary_before(s, at)) else {
+    let Some(at) = find_iter(&LIMIT, s).find(|&at| boundary_before(s, at)) else {
         return false;
     };
     let rest = &s[at + 7..];
@@ -238,7 +260,7 @@ fn limit(s: &[u8], out: &mut Vec<u8>) -> bool {
 /// every match starts where the previous one ended; `s///g` resets `pos`, so the loop runs
 /// once.
 fn order_by_asc(s: &[u8], out: &mut Vec<u8>) -> bool {
-    let Some(at) = ORDER_BY.find_iter(s).find(|&at| boundary_before(s, at)) else {
+    let Some(at) = find_iter(&ORDER_BY, s).find(|&at| boundary_before(s, at)) else {
         return false;
     };
     let mut g = at + 9;

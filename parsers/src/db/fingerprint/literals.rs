@@ -150,18 +150,43 @@ fn continues_number(b: u8) -> bool {
     matches!(b, b'0'..=b'9' | b'a'..=b'f' | b'.' | b'x' | b'+' | b'-')
 }
 
-/// Bytes that step 5 only lower-cases: not whitespace, digits, `+`, `-`, `?`, nor the
-/// first letters of `true` / `false`.
-static PLAIN: [bool; 256] = {
-    let mut t = [true; 256];
-    let special = b" \n\t\r\x0c0123456789+-?tTfF";
+/// What a byte is to a run of step 5's bytes that it only lower-cases.
+#[derive(Clone, Copy)]
+enum Run {
+    /// Only lower-cased: not whitespace, digits, `+`, `-`, `?`, `t`, `f`.
+    Plain,
+    /// The first letter of `true` / `false`: in a run unless a boolean starts there.
+    Letter,
+    /// A space: in a run when it is alone (no whitespace before or after it).
+    Space,
+    /// Anything else ends a run.
+    Other,
+}
+
+/// [`Run`] of each byte.
+static RUN: [Run; 256] = {
+    let mut t = [Run::Plain; 256];
+    let special = b"\n\t\r\x0c0123456789+-?";
     let mut k = 0;
     while k < special.len() {
-        t[special[k] as usize] = false;
+        t[special[k] as usize] = Run::Other;
         k += 1;
     }
+    let letters = b"tTfF";
+    k = 0;
+    while k < letters.len() {
+        t[letters[k] as usize] = Run::Letter;
+        k += 1;
+    }
+    t[b' ' as usize] = Run::Space;
     t
 };
+
+/// Whitespace that step 5 squeezes (Perl's `tr[ \n\t\r\f][ ]s`; not `\x0B`).
+#[inline]
+fn is_squeezed(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\t' | b'\r' | 0x0C)
+}
 
 /// The output of step 5, built byte by byte.
 struct Out<'o> {
@@ -175,7 +200,7 @@ struct Out<'o> {
 impl Out<'_> {
     #[inline]
     fn byte(&mut self, b: u8) {
-        if matches!(b, b' ' | b'\n' | b'\t' | b'\r' | 0x0C) {
+        if is_squeezed(b) {
             self.space = true;
             self.last = b' ';
             return;
@@ -231,12 +256,21 @@ pub(super) fn values_and_case(s: &[u8], bind_parameters: bool, o: &mut Vec<u8>) 
         last: b' ',
     };
     while i < end {
-        // Most bytes only change case: copy runs of them at once.
+        // Most bytes only change case: copy runs of them at once. A `t` or `f` that does not
+        // start a boolean, and a single space (not after a pending one: nothing to squeeze),
+        // stay in the run: they come out as they are, and a run costs less than a step.
         let mut j = i;
         while j < end {
             let c = s[j];
-            let word_t_f = matches!(c, b't' | b'T' | b'f' | b'F') && j > 0 && is_word(s[j - 1]);
-            if !(PLAIN[usize::from(c)] || word_t_f) {
+            let plain = match RUN[usize::from(c)] {
+                Run::Plain => true,
+                Run::Letter => boolean_at(s, j).is_none(),
+                Run::Space => {
+                    (j > i || !out.space) && !s.get(j + 1).is_some_and(|&b| is_squeezed(b))
+                }
+                Run::Other => false,
+            };
+            if !plain {
                 break;
             }
             j += 1;

@@ -59,6 +59,39 @@ macro_rules! needle {
 }
 pub(crate) use needle;
 
+/// Haystacks shorter than this are searched byte by byte: most statements are short, and
+/// there setting up a vector search costs more than the search.
+const SHORT: usize = 64;
+
+/// Non-overlapping occurrences of `needle` in `hay`, first to last, as
+/// `Finder::find_iter` gives them.
+pub(crate) fn find_iter<'h>(
+    needle: &'static Needle,
+    hay: &'h [u8],
+) -> impl Iterator<Item = usize> + 'h {
+    let lit = needle.needle();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let rest = hay.get(at..)?;
+        let k = if rest.len() < SHORT {
+            // A plain scan: a vector search per candidate costs more than these few bytes.
+            let (first, tail) = (lit[0], &lit[1..]);
+            let mut i = 0;
+            loop {
+                i += rest.get(i..)?.iter().position(|&b| b == first)?;
+                if rest[i + 1..].starts_with(tail) {
+                    break i;
+                }
+                i += 1;
+            }
+        } else {
+            needle.find(rest)?
+        };
+        at += k + lit.len();
+        Some(at - lit.len())
+    })
+}
+
 /// Positions of `/*` in `s`.
 pub(crate) fn comment_opens(s: &[u8]) -> impl Iterator<Item = usize> + '_ {
     memchr::memchr_iter(b'/', s).filter(move |&i| s.get(i + 1) == Some(&b'*'))
@@ -115,7 +148,10 @@ impl Fingerprinter {
             cur.extend_from_slice(b"mysqldump");
             return cur;
         }
-        if has_toolkit_comment(q) {
+        // Most statements have no comment and no quote: one scan for the bytes that start
+        // one rules out the passes that look for them.
+        let (comments, quotes_in_q) = openers(q);
+        if comments && has_toolkit_comment(q) {
             cur.extend_from_slice(b"percona-toolkit");
             return cur;
         }
@@ -128,10 +164,10 @@ impl Fingerprinter {
             return cur;
         }
         cur.extend_from_slice(first_insert_row(q));
-        if literals::block_comments(cur, tmp) {
+        if comments && literals::block_comments(cur, tmp) {
             std::mem::swap(cur, tmp);
         }
-        if literals::line_comments(cur, tmp) {
+        if comments && literals::line_comments(cur, tmp) {
             std::mem::swap(cur, tmp);
         }
         if let Some(rest) = use_db_rest(cur) {
@@ -141,19 +177,49 @@ impl Fingerprinter {
             std::mem::swap(cur, tmp);
             return cur;
         }
-        if literals::escaped_quotes(cur, tmp) {
+        let quotes = quotes_in_q && memchr::memchr3(b'\\', b'"', b'\'', cur).is_some();
+        if quotes && literals::escaped_quotes(cur, tmp) {
             std::mem::swap(cur, tmp);
         }
-        if literals::quoted(cur, b'"', tmp) {
+        if quotes && literals::quoted(cur, b'"', tmp) {
             std::mem::swap(cur, tmp);
         }
-        if literals::quoted(cur, b'\'', tmp) {
+        if quotes && literals::quoted(cur, b'\'', tmp) {
             std::mem::swap(cur, tmp);
         }
         literals::values_and_case(cur, self.bind_parameters, tmp);
         std::mem::swap(cur, tmp);
         clauses::rewrite(cur, tmp);
         cur
+    }
+}
+
+/// [`OPENERS`] bit of `/`, `#`, `-`: bytes that may open a comment.
+const COMMENT: u8 = 1;
+/// [`OPENERS`] bit of `\`, `"`, `'`: bytes that may start a quoted string.
+const QUOTE: u8 = 2;
+
+/// [`COMMENT`] and [`QUOTE`] bits of each byte.
+static OPENERS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'/' as usize] = COMMENT;
+    t[b'#' as usize] = COMMENT;
+    t[b'-' as usize] = COMMENT;
+    t[b'\\' as usize] = QUOTE;
+    t[b'"' as usize] = QUOTE;
+    t[b'\'' as usize] = QUOTE;
+    t
+};
+
+/// Whether `q` has a byte that may open a comment, and one that may start a quoted string
+/// (true when unsure: a long `q` is not scanned for quotes here). A short statement is
+/// scanned once with a table, cheaper there than two vector searches.
+fn openers(q: &[u8]) -> (bool, bool) {
+    if q.len() < SHORT {
+        let bits = q.iter().fold(0, |m, &b| m | OPENERS[usize::from(b)]);
+        (bits & COMMENT != 0, bits & QUOTE != 0)
+    } else {
+        (memchr::memchr3(b'/', b'#', b'-', q).is_some(), true)
     }
 }
 

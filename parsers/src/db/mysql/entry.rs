@@ -12,7 +12,6 @@ use crate::text::parse_u64;
 use crate::time::{civil_to_us, parse_hms, parse_iso8601};
 
 static USER_HOST: Needle = needle!(b"# User@Host:");
-static ID: Needle = needle!(b"Id:");
 
 /// A framed record.
 #[derive(Debug)]
@@ -63,6 +62,8 @@ pub struct Entry<'a> {
     /// line that is not a header to the end of the entry, less the `;` + line end the
     /// server appends; `administrator command: X` for a protocol command.
     pub statement: &'a [u8],
+    /// `statement` as text, when it is UTF-8.
+    pub statement_text: Option<&'a str>,
     /// The statement is followed by a newline that pt-query-digest keeps (`;\n\n` at the
     /// end of a log); it matters only to the fingerprint of `use db`.
     pub statement_newline: bool,
@@ -96,17 +97,88 @@ fn text(b: &[u8]) -> Option<&str> {
     std::str::from_utf8(b).ok()
 }
 
+/// A record and, when it is all UTF-8 (real logs are), the same bytes as text: a field is
+/// then sliced from the text instead of being checked again.
+#[derive(Debug, Clone, Copy)]
+struct Src<'a> {
+    bytes: &'a [u8],
+    text: Option<&'a str>,
+}
+
+impl<'a> Src<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Src {
+            bytes,
+            text: std::str::from_utf8(bytes).ok(),
+        }
+    }
+
+    /// [`text`] of `sub`. For a part of the record, slicing the valid text gives `Some`
+    /// exactly when `sub` is itself UTF-8 (its ends are character boundaries); other bytes
+    /// are checked.
+    #[inline]
+    fn text(&self, sub: &'a [u8]) -> Option<&'a str> {
+        let at = (sub.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
+        match self.text {
+            Some(t) if at <= t.len() && sub.len() <= t.len() - at => t.get(at..at + sub.len()),
+            _ => text(sub),
+        }
+    }
+
+    /// [`utf8`] of `sub`, a part of the record.
+    #[inline]
+    fn utf8(&self, sub: &'a [u8]) -> Cow<'a, str> {
+        match self.text(sub) {
+            Some(t) => Cow::Borrowed(t),
+            None => String::from_utf8_lossy(sub),
+        }
+    }
+}
+
+/// First `b` in `hay`, for the few bytes of a `# User@Host:` part: a plain scan, as a
+/// vector search costs more to set up than it saves there.
+#[inline]
+fn at(b: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&x| x == b)
+}
+
 /// A duration field: digits with at most one `.`.
 fn seconds(v: &[u8]) -> Option<f64> {
-    let dots = v.iter().filter(|&&b| b == b'.').count();
-    let digits = v.iter().filter(|b| b.is_ascii_digit()).count();
-    if digits == 0 || dots > 1 || digits + dots != v.len() {
+    // The digits as one integer and the count of those after the `.`.
+    let (whole, fraction) = match v.iter().position(|&b| b == b'.') {
+        Some(d) => (&v[..d], &v[d + 1..]),
+        None => (v, &b""[..]),
+    };
+    let mut n = 0u64;
+    for part in [whole, fraction] {
+        for &b in part {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+        }
+    }
+    let (digits, scale) = (whole.len() + fraction.len(), fraction.len());
+    if digits == 0 {
         return None;
     }
-    let s: f64 = std::str::from_utf8(v).ok()?.parse().ok()?;
+    // `n` and `10^scale` are exact f64s, so one division rounds as `str::parse` does
+    // (correctly); longer numbers take the general parser.
+    let s = if digits <= 15 && scale <= 22 {
+        n as f64 / POW10[scale]
+    } else {
+        std::str::from_utf8(v).ok()?.parse().ok()?
+    };
     // No server logs a query of more than a few years; this also keeps `ts` in range.
     (s < 1e10).then_some(s)
 }
+
+/// `10^k` for k ≤ 22: the powers of ten that f64 holds exactly.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
 
 /// Removes what the server appends after the statement, as pt-query-digest's
 /// `s/;\n#?\Z//` does (`\Z` also matches before a final newline); `;\r\n` too.
@@ -124,6 +196,22 @@ fn strip_end(r: &[u8]) -> (&[u8], bool) {
 
 /// Parses one record as framed by [`super::frame`].
 pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
+    parse_record_into(record, Vec::with_capacity(16))
+}
+
+/// An empty `Attributes` of any lifetime in `v`'s allocation: a decoder hands each entry
+/// the last one's, instead of allocating (and freeing) one a record. The standard library
+/// collects a `Vec`'s own iterator in place when the items have the same layout.
+pub(crate) fn recycle<'b>(mut v: Attributes<'_>) -> Attributes<'b> {
+    v.clear();
+    v.into_iter().map(|_| unreachable!("cleared")).collect()
+}
+
+/// [`parse_record`], its attributes pushed to `attributes` (empty; its room is reused).
+pub(crate) fn parse_record_into<'a>(
+    record: &'a [u8],
+    attributes: Attributes<'a>,
+) -> Result<Record<'a>, ParseError> {
     if record.first() == Some(&0) {
         return Err(err(
             ErrorKind::NulByte,
@@ -136,11 +224,14 @@ pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
         return Ok(Record::Banner(banner_engine(first)));
     }
     let (body, newline) = strip_end(record);
+    let src = Src::new(record);
     let mut p = Parser {
-        e: Entry {
-            attributes: Vec::with_capacity(16),
+        src,
+        // On the heap from the start: an entry is large, and each move would copy it.
+        e: Box::new(Entry {
+            attributes,
             ..Entry::default()
-        },
+        }),
         got_time: false,
         got_user: false,
         got_db: false,
@@ -185,7 +276,7 @@ pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
                 if !p.got_db {
                     p.got_db = true;
                     let name = &line[4..memchr(b';', line).unwrap_or(line.len())];
-                    p.e.use_db = Some(unquote(name));
+                    p.e.use_db = Some(unquote(src, name));
                 }
             }
             Line::Set => {
@@ -198,6 +289,7 @@ pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
         }
         pos = end + 1;
     }
+    let query_time = p.query_time;
     let mut e = p.finish();
     match (statement, admin, plain) {
         (Some(at), _, _) => {
@@ -212,7 +304,8 @@ pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
         (None, None, Some(l)) => e.statement = l.strip_suffix(b";").unwrap_or(l),
         (None, None, None) => {}
     }
-    if !p.query_time {
+    e.statement_text = src.text(e.statement);
+    if !query_time {
         return Err(err(
             ErrorKind::Malformed,
             statement.unwrap_or(0),
@@ -226,24 +319,25 @@ pub fn parse_record(record: &[u8]) -> Result<Record<'_>, ParseError> {
             "the entry ends before its statement",
         ));
     }
-    Ok(Record::Entry(Box::new(e)))
+    Ok(Record::Entry(e))
 }
 
 /// `` `db` `` → `db` (doubled backticks inside are one), as the server quotes it.
-fn unquote(name: &[u8]) -> Cow<'_, str> {
+fn unquote<'a>(src: Src<'a>, name: &'a [u8]) -> Cow<'a, str> {
     let name = trim_end(name);
     match name {
         [b'`', inner @ .., b'`'] if memmem::find(inner, b"``").is_some() => {
-            Cow::Owned(utf8(inner).replace("``", "`"))
+            Cow::Owned(src.utf8(inner).replace("``", "`"))
         }
-        [b'`', inner @ .., b'`'] => utf8(inner),
-        _ => utf8(name),
+        [b'`', inner @ .., b'`'] => src.utf8(inner),
+        _ => src.utf8(name),
     }
 }
 
 /// Parsing state of one record's header lines.
 struct Parser<'a> {
-    e: Entry<'a>,
+    src: Src<'a>,
+    e: Box<Entry<'a>>,
     got_time: bool,
     got_user: bool,
     got_db: bool,
@@ -257,8 +351,8 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn finish(&mut self) -> Entry<'a> {
-        let mut e = std::mem::take(&mut self.e);
+    fn finish(self) -> Box<Entry<'a>> {
+        let mut e = self.e;
         e.session_id = e.session_id.or(self.thread_id);
         if e.engine_hint.is_none() && self.percona {
             e.engine_hint = Some("percona");
@@ -284,7 +378,7 @@ impl<'a> Parser<'a> {
         match parse_time(when) {
             Some(t) => self.e.time = Some(t),
             None if when.is_empty() => {}
-            None => self.e.attributes.push(("bad_time", utf8(when))),
+            None => self.e.attributes.push(("bad_time", self.src.utf8(when))),
         }
     }
 
@@ -292,18 +386,18 @@ impl<'a> Parser<'a> {
     fn user_host(&mut self, s: &'a [u8]) {
         self.got_user = true;
         let s = s.trim_ascii();
-        let (priv_user, rest) = match memchr(b'[', s) {
+        let (priv_user, rest) = match at(b'[', s) {
             Some(o) => (s[..o].trim_ascii(), &s[o + 1..]),
-            None => (&s[..memchr(b'@', s).unwrap_or(s.len())], &b""[..]),
+            None => (s[..at(b'@', s).unwrap_or(s.len())].trim_ascii(), &b""[..]),
         };
-        let (login, rest) = match memchr(b']', rest) {
+        let (login, rest) = match at(b']', rest) {
             Some(c) => (&rest[..c], &rest[c + 1..]),
             None => (rest, &b""[..]),
         };
         let mut host: &[u8] = b"";
         let mut ip: &[u8] = b"";
         let mut tail = rest;
-        if let Some(a) = memchr(b'@', rest) {
+        if let Some(a) = at(b'@', rest) {
             let after = rest[a + 1..].trim_ascii_start();
             let h = after
                 .iter()
@@ -313,31 +407,36 @@ impl<'a> Parser<'a> {
             let after = after[h..].trim_ascii_start();
             tail = after;
             if let Some(inner) = after.strip_prefix(b"[") {
-                let c = memchr(b']', inner).unwrap_or(inner.len());
+                let c = at(b']', inner).unwrap_or(inner.len());
                 ip = &inner[..c];
                 tail = &inner[c.min(inner.len())..];
             }
         }
-        let priv_user = priv_user.trim_ascii();
+        // `priv_user` is trimmed already, and `host` has no whitespace.
         let login = login.trim_ascii();
-        self.e.user = text(if priv_user.is_empty() {
-            login
-        } else {
-            priv_user
-        })
-        .filter(|u| !u.is_empty());
+        self.e.user = self
+            .src
+            .text(if priv_user.is_empty() {
+                login
+            } else {
+                priv_user
+            })
+            .filter(|u| !u.is_empty());
         if !priv_user.is_empty() && !login.is_empty() && priv_user != login {
-            self.e.attributes.push(("login_user", utf8(login)));
+            self.e.attributes.push(("login_user", self.src.utf8(login)));
         }
-        let (host, ip) = (host.trim_ascii(), ip.trim_ascii());
-        self.e.client = text(if host.is_empty() { ip } else { host }).filter(|c| !c.is_empty());
+        let ip = ip.trim_ascii();
+        self.e.client = self
+            .src
+            .text(if host.is_empty() { ip } else { host })
+            .filter(|c| !c.is_empty());
         if !host.is_empty() && !ip.is_empty() {
-            self.e.attributes.push(("client_ip", utf8(ip)));
+            self.e.attributes.push(("client_ip", self.src.utf8(ip)));
         }
-        if let Some(i) = ID.find(tail) {
+        if let Some(i) = tail.windows(3).position(|w| w == b"Id:") {
             let id = tail[i + 3..].trim_ascii_start();
             let n = id.iter().take_while(|b| b.is_ascii_digit()).count();
-            self.e.session_id = text(&id[..n]).filter(|s| !s.is_empty());
+            self.e.session_id = self.src.text(&id[..n]).filter(|s| !s.is_empty());
         }
     }
 
@@ -363,8 +462,8 @@ impl<'a> Parser<'a> {
                         ));
                     }
                 }
-            } else if let Some(k) = text(k).filter(|k| k.bytes().all(is_word)) {
-                self.e.attributes.push((k, utf8(v)));
+            } else if let Some(k) = self.src.text(k).filter(|k| k.bytes().all(is_word)) {
+                self.e.attributes.push((k, self.src.utf8(v)));
             }
         }
         Ok(())
@@ -397,16 +496,16 @@ impl<'a> Parser<'a> {
             if key == "comment" && body.starts_with(b"No InnoDB statistics") {
                 self.percona = true;
             }
-            push_joined(&mut self.e.attributes, key, body);
+            push_joined(self.src, &mut self.e.attributes, key, body);
             return Ok(());
         }
         if line.starts_with(b"# Thread_id:") || line.starts_with(b"# Schema:") {
             self.percona = true;
         }
         // One UTF-8 check per line, not one per value.
-        let text_body = std::str::from_utf8(body).ok();
+        let text_body = self.src.text(body);
         let base = at + (body.as_ptr() as usize - line.as_ptr() as usize);
-        for (k, (from, to)) in fields(body) {
+        for (k, (from, to)) in fields(body, text_body) {
             let v = &body[from..to];
             let as_text = text_body.and_then(|t| t.get(from..to));
             self.field(k, v, as_text, base + from)?;
@@ -480,7 +579,7 @@ impl<'a> Parser<'a> {
         if !plan.is_empty() {
             plan.push('\n');
         }
-        plan.push_str(&utf8(row));
+        plan.push_str(&self.src.utf8(row));
         let cells = || row.split(|&b| b == b'\t');
         let Some(cols) = self.plan_columns else {
             let find = |name: &[u8]| cells().position(|c| c.trim_ascii() == name);
@@ -494,20 +593,20 @@ impl<'a> Parser<'a> {
         };
         let part = match (cell(cols[0]), cell(cols[1])) {
             (Some(table), ty) => {
-                let mut s = utf8(table).into_owned();
+                let mut s = self.src.utf8(table).into_owned();
                 if let Some(ty) = ty {
                     s.push(':');
-                    s.push_str(&utf8(ty));
+                    s.push_str(&self.src.utf8(ty));
                 }
                 if let Some(key) = cell(cols[2]) {
                     s.push('(');
-                    s.push_str(&utf8(key));
+                    s.push_str(&self.src.utf8(key));
                     s.push(')');
                 }
                 s
             }
             (None, _) => match cell(cols[3]) {
-                Some(extra) => utf8(extra).into_owned(),
+                Some(extra) => self.src.utf8(extra).into_owned(),
                 None => return,
             },
         };
@@ -520,68 +619,89 @@ impl<'a> Parser<'a> {
 }
 
 /// Appends `line` to the newline-joined attribute `key`.
-fn push_joined<'a>(attrs: &mut Attributes<'a>, key: &'static str, line: &'a [u8]) {
+fn push_joined<'a>(src: Src<'a>, attrs: &mut Attributes<'a>, key: &'static str, line: &'a [u8]) {
     match attrs.iter_mut().find(|(k, _)| *k == key) {
         Some((_, v)) => {
             let s = v.to_mut();
             s.push('\n');
-            s.push_str(&utf8(line));
+            s.push_str(&src.utf8(line));
         }
-        None => attrs.push((key, utf8(line))),
+        None => attrs.push((key, src.utf8(line))),
     }
 }
 
 /// `Key: value  Key: value ...` of a header line (after `#`). A value that is itself
 /// `Word:` is the next key, so `Schema:   QC_hit: No` has an empty `Schema`; words that are
-/// not `Key:` are skipped.
-fn fields(body: &[u8]) -> impl Iterator<Item = (&str, (usize, usize))> {
+/// not `Key:` are skipped. `text` is `body` as text, when it is UTF-8.
+fn fields<'a>(
+    body: &'a [u8],
+    text: Option<&'a str>,
+) -> impl Iterator<Item = (&'a str, (usize, usize))> {
+    let n = body.len();
+    // The first byte at or after `i` whose class bits `class` are `want`, else `n`; by an
+    // iterator, which needs no bounds check a byte.
+    let skip = move |i: usize, class: u8, want: bool| {
+        body.get(i..).map_or(n, |rest| {
+            i + rest
+                .iter()
+                .position(|&b| (BYTE_CLASS[usize::from(b)] & class != 0) != want)
+                .unwrap_or(rest.len())
+        })
+    };
     let mut i = 0;
     std::iter::from_fn(move || {
         loop {
-            i += body[i..]
-                .iter()
-                .take_while(|b| b.is_ascii_whitespace())
-                .count();
-            if i >= body.len() {
+            i = skip(i, SPACE, true);
+            if i >= n {
                 return None;
             }
             let start = i;
-            let w = body[i..].iter().take_while(|&&b| is_word(b)).count();
-            let after = i + w;
-            let is_key = w > 0
-                && body.get(after) == Some(&b':')
-                && body.get(after + 1).is_none_or(|b| b.is_ascii_whitespace());
+            let after = skip(i, WORD, true);
+            let is_key = after > start
+                && after < n
+                && body[after] == b':'
+                && (after + 1 == n || BYTE_CLASS[usize::from(body[after + 1])] & SPACE != 0);
             if !is_key {
-                i += body[i..]
-                    .iter()
-                    .take_while(|b| !b.is_ascii_whitespace())
-                    .count()
-                    .max(1);
+                i = skip(i, SPACE, false).max(i + 1);
                 continue;
             }
-            let key = std::str::from_utf8(&body[start..after]).expect("ASCII word");
-            let mut v = after + 1;
-            v += body[v..]
-                .iter()
-                .take_while(|b| b.is_ascii_whitespace())
-                .count();
-            let len = body[v..]
-                .iter()
-                .take_while(|b| !b.is_ascii_whitespace())
-                .count();
-            let value = &body[v..v + len];
-            let next_key = value.len() > 1
-                && value.ends_with(b":")
-                && value[..value.len() - 1].iter().all(|&b| is_word(b));
+            let key = match text {
+                Some(t) => &t[start..after],
+                None => std::str::from_utf8(&body[start..after]).expect("ASCII word"),
+            };
+            let v = skip(after + 1, SPACE, true);
+            let end = skip(v, SPACE, false);
+            let next_key = end - v > 1 && body[end - 1] == b':' && skip(v, WORD, true) == end - 1;
             if next_key {
                 i = v;
                 return Some((key, (v, v)));
             }
-            i = v + len;
-            return Some((key, (v, v + len)));
+            i = end;
+            return Some((key, (v, end)));
         }
     })
 }
+
+/// [`BYTE_CLASS`] bit of `u8::is_ascii_whitespace` bytes.
+const SPACE: u8 = 1;
+/// [`BYTE_CLASS`] bit of [`is_word`] bytes.
+const WORD: u8 = 2;
+
+/// Class bits of each byte, so that scanning a header line is one lookup a byte.
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_whitespace() {
+            t[b] = SPACE;
+        } else if c.is_ascii_alphanumeric() || c == b'_' {
+            t[b] = WORD;
+        }
+        b += 1;
+    }
+    t
+};
 
 /// `YYMMDD H:MM:SS` or ISO 8601 (with a zone: [`LogTime::Utc`]).
 fn parse_time(s: &[u8]) -> Option<LogTime> {
@@ -612,4 +732,58 @@ fn parse_time(s: &[u8]) -> Option<LogTime> {
     };
     let us = civil_to_us(2000 + d(0) as i32, d(2), d(4), clock.0, clock.1, clock.2, 0)?;
     Some(LogTime::Local(us))
+}
+
+#[cfg(test)]
+mod seconds_tests {
+    use super::{recycle, seconds};
+
+    #[test]
+    fn recycled_attributes_keep_their_room() {
+        let mut v: crate::db::columns::Attributes<'_> = Vec::with_capacity(16);
+        v.push(("k", "v".into()));
+        let (at, cap) = (v.as_ptr() as usize, v.capacity());
+        let w = recycle(v);
+        assert!(w.is_empty());
+        assert_eq!((w.as_ptr() as usize, w.capacity()), (at, cap));
+    }
+
+    /// The short path gives `str::parse`'s bits, on the durations servers write and on
+    /// digits strings of every length around its limits.
+    #[test]
+    fn seconds_are_bit_identical_to_str_parse() {
+        let parse = |v: &str| v.parse::<f64>().ok().filter(|&s| s < 1e10);
+        let mut cases: Vec<String> = [
+            "0",
+            "0.000899",
+            "1.5",
+            "5.",
+            ".5",
+            "12.000001",
+            "9999999999",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = 1 + (x % 24) as usize;
+            let mut s: String = (0..len)
+                .map(|i| char::from(b'0' + ((x >> (i % 60)) % 10) as u8))
+                .collect();
+            let dot = (x >> 40) as usize % (len + 1);
+            s.insert(dot, '.');
+            cases.push(s);
+        }
+        for c in &cases {
+            let got = seconds(c.as_bytes());
+            assert_eq!(got.map(f64::to_bits), parse(c).map(f64::to_bits), "{c}");
+        }
+        for bad in ["", ".", "1.2.3", "1e5", "-1", " 1", "1 "] {
+            assert_eq!(seconds(bad.as_bytes()), None, "{bad}");
+        }
+    }
 }

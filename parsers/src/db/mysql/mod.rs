@@ -105,16 +105,15 @@ pub(crate) enum Line {
 /// `^(?:#|use |SET (?:last_insert_id|insert_id|timestamp))`.
 pub(crate) fn classify(line: &[u8]) -> Line {
     if line.first() == Some(&b'#') {
-        if line.starts_with(b"# Time:") {
-            Line::Time
-        } else if line.starts_with(b"# User@Host:") || line.starts_with(b"# User:") {
-            Line::UserHost
-        } else if line.starts_with(b"# Query_time:") {
-            Line::QueryTime
-        } else if line.starts_with(b"# administrator command:") {
-            Line::Admin
-        } else {
-            Line::Hash
+        // The third byte tells which prefix a line may have: one comparison, not four.
+        match line.get(2) {
+            Some(b'T') if line.starts_with(b"# Time:") => Line::Time,
+            Some(b'U') if line.starts_with(b"# User@Host:") || line.starts_with(b"# User:") => {
+                Line::UserHost
+            }
+            Some(b'Q') if line.starts_with(b"# Query_time:") => Line::QueryTime,
+            Some(b'a') if line.starts_with(b"# administrator command:") => Line::Admin,
+            _ => Line::Hash,
         }
     } else if line.starts_with(b"use ") {
         Line::Use
@@ -132,9 +131,12 @@ pub(crate) fn classify(line: &[u8]) -> Line {
 /// part of any entry: `/usr/sbin/mariadbd, Version: 10.11.6-MariaDB-log (Debian 12).
 /// started with:`, `Tcp port: 3306  Unix socket: ...`, `Time  Id Command  Argument`.
 pub(crate) fn is_banner(line: &[u8]) -> bool {
+    if line.first().is_none_or(|&b| b == b'#') {
+        return false;
+    }
     let line = trim_end(line);
     match line.first() {
-        None | Some(b'#') => false,
+        None => false,
         Some(_) if line.len() >= 9 && line[..9].eq_ignore_ascii_case(b"tcp port:") => true,
         Some(b'T') if line.starts_with(b"Time") => {
             let mut words = line
@@ -144,11 +146,19 @@ pub(crate) fn is_banner(line: &[u8]) -> bool {
                 && words.next() == Some(b"Id")
                 && words.next() == Some(b"Command")
         }
+        // The shortest banner is `, Version: ` and `started with:` (24 bytes), which keeps
+        // the search for a comma off most statement lines.
+        Some(_) if line.len() < 24 => false,
         Some(_) => {
-            VERSION.find(line).is_some()
-                && (line.ends_with(b"started with:") || EMBEDDED.find(line).is_some())
+            has_version(line) && (line.ends_with(b"started with:") || EMBEDDED.find(line).is_some())
         }
     }
+}
+
+/// `line` has `, Version: `: found from its commas, as every statement line is asked this
+/// and most have few (a substring search costs more to set up than it saves on a line).
+fn has_version(line: &[u8]) -> bool {
+    memchr::memchr_iter(b',', line).any(|i| line[i..].starts_with(b", Version: "))
 }
 
 /// The version in a banner's `, Version: ` line, for the engine.
@@ -201,22 +211,23 @@ struct Framing {
 
 impl Framing {
     fn new(first: &[u8]) -> Framing {
+        let kind = classify(first);
         let mut f = Framing {
             in_header: true,
-            only_time: classify(first) == Line::Time,
+            only_time: kind == Line::Time,
             query_time: false,
             semicolon: false,
         };
-        f.feed(first);
+        f.feed(first, kind);
         f
     }
 
-    /// Whether `line` starts the next record.
-    fn starts_record(&self, line: &[u8]) -> bool {
-        if line.starts_with(b"# Time:") || is_banner(line) {
+    /// Whether `line`, of class `kind`, starts the next record.
+    fn starts_record(&self, line: &[u8], kind: Line) -> bool {
+        if kind == Line::Time || is_banner(line) {
             return true;
         }
-        match classify(line) {
+        match kind {
             Line::UserHost => !self.in_header || !self.only_time,
             Line::QueryTime => !self.in_header || self.query_time,
             _ => {
@@ -230,8 +241,7 @@ impl Framing {
         }
     }
 
-    fn feed(&mut self, line: &[u8]) {
-        let kind = classify(line);
+    fn feed(&mut self, line: &[u8], kind: Line) {
         if self.in_header {
             match kind {
                 Line::Time => {}
@@ -281,10 +291,11 @@ pub fn frame(buf: &[u8], eof: bool) -> Option<usize> {
             return Some(pos);
         }
         let (line, next) = line_at(buf, pos, eof)?;
-        if state.starts_record(line) {
+        let kind = classify(line);
+        if state.starts_record(line, kind) {
             return Some(pos);
         }
-        state.feed(line);
+        state.feed(line, kind);
         pos = next;
     }
 }
