@@ -433,6 +433,44 @@ impl Catalogue {
         None
     }
 
+    /// Messages the built-in rows classify (and a few that no row does), one per line: the
+    /// seeds from which the fuzz target and the tests mutate inputs for
+    /// [`Catalogue::classify_reference`].
+    #[doc(hidden)]
+    pub fn examples() -> impl Iterator<Item = &'static str> {
+        include_str!("catalogue_examples.txt").lines()
+    }
+
+    /// The answer [`Catalogue::classify`] must give, found the slow, obvious way: every row
+    /// in order, its needles looked for in the whole message and its pattern matched by the
+    /// regex crate alone (no start-literal gate, no needle automaton, no capture program).
+    /// For the fuzz target and the tests that hold `classify` to it.
+    #[doc(hidden)]
+    pub fn classify_reference(&self, text: &[u8]) -> Option<Classified> {
+        self.rows.iter().enumerate().find_map(|(i, row)| {
+            let needles = row.finders.iter().map(|f| f.needle());
+            if row.finders.is_empty() || needles.clone().any(|n| memmem::find(text, n).is_some()) {
+                let caps = row.regex.captures(text)?;
+                let facts = row
+                    .names
+                    .iter()
+                    .zip(caps.iter())
+                    .filter_map(|(name, m)| {
+                        let v = String::from_utf8_lossy(m?.as_bytes()).into_owned();
+                        Some((name.clone()?, v))
+                    })
+                    .collect();
+                return Some(Classified {
+                    row: i,
+                    class: row.name.clone(),
+                    severity: row.severity,
+                    facts,
+                });
+            }
+            None
+        })
+    }
+
     /// The facts of `row` on `text` if its pattern matches.
     fn facts(&self, row: &Row, text: &[u8]) -> Option<Vec<(Arc<str>, String)>> {
         let fact = |name: &Option<Arc<str>>, s: &[u8]| {
