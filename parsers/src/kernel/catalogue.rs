@@ -374,6 +374,14 @@ impl Catalogue {
     /// Classifies one message: the first row (in order) whose needle occurs (if it has
     /// needles) and whose pattern matches.
     pub fn classify(&self, text: &[u8]) -> Option<Classified> {
+        self.classify_utf8(text, None)
+    }
+
+    /// [`Catalogue::classify`], given `text` as a `str` when the caller already knows it is
+    /// UTF-8 (the decoder checks each message once, for its `message` column): the facts
+    /// are then sliced from it instead of each being checked again.
+    pub(crate) fn classify_utf8(&self, text: &[u8], utf8: Option<&str>) -> Option<Classified> {
+        debug_assert!(utf8.is_none_or(|s| s.as_bytes() == text));
         let mut cand = RowSet::new(self.rows.len());
         let mut any = false;
         if let Some(&b) = text.first() {
@@ -419,7 +427,7 @@ impl Catalogue {
                 if !needle_found {
                     continue;
                 }
-                let Some(facts) = self.facts(row, text) else {
+                let Some(facts) = self.facts(row, text, utf8) else {
                     continue;
                 };
                 return Some(Classified {
@@ -472,11 +480,16 @@ impl Catalogue {
     }
 
     /// The facts of `row` on `text` if its pattern matches.
-    fn facts(&self, row: &Row, text: &[u8]) -> Option<Vec<(Arc<str>, String)>> {
-        let fact = |name: &Option<Arc<str>>, s: &[u8]| {
-            let v = match std::str::from_utf8(s) {
-                Ok(v) => v.to_owned(),
-                Err(_) => String::from_utf8_lossy(s).into_owned(),
+    fn facts(&self, row: &Row, text: &[u8], utf8: Option<&str>) -> Option<Vec<(Arc<str>, String)>> {
+        // A span of a UTF-8 text is UTF-8 when it starts and ends on character boundaries,
+        // which `str::get` checks in two comparisons.
+        let fact = |name: &Option<Arc<str>>, a: usize, b: usize| {
+            let v = match utf8.and_then(|t| t.get(a..b)) {
+                Some(v) => v.to_owned(),
+                None => match std::str::from_utf8(&text[a..b]) {
+                    Ok(v) => v.to_owned(),
+                    Err(_) => String::from_utf8_lossy(&text[a..b]).into_owned(),
+                },
             };
             (name.clone().expect("named"), v)
         };
@@ -509,7 +522,7 @@ impl Catalogue {
                 for (g, name) in row.names.iter().enumerate() {
                     let (a, b) = (slots[2 * g], slots[2 * g + 1]);
                     if name.is_some() && a != capture::NONE && b != capture::NONE {
-                        facts.push(fact(name, &text[a..b]));
+                        facts.push(fact(name, a, b));
                     }
                 }
                 return Some(facts);
@@ -520,7 +533,7 @@ impl Catalogue {
         let mut facts = Vec::with_capacity(row.names.len() - 1);
         for (g, name) in row.names.iter().enumerate() {
             if let (Some(_), Some(m)) = (name, caps.get(g)) {
-                facts.push(fact(name, m.as_bytes()));
+                facts.push(fact(name, m.start(), m.end()));
             }
         }
         Some(facts)

@@ -43,6 +43,8 @@ pub(crate) struct Row<'a> {
     pub class: Option<&'a str>,
     pub severity: Option<&'a str>,
     pub message: &'a [u8],
+    /// `message` as a `str`, when it is UTF-8 (checked once by the caller).
+    pub message_utf8: Option<&'a str>,
 }
 
 /// A string column that holds one value for long stretches (source, host, boot id, clock):
@@ -244,9 +246,9 @@ impl Columns {
         self.rows
     }
 
-    /// Appends one row; returns its index in the pending batch.
-    pub fn push(&mut self, r: &Row<'_>, facts: Facts) -> usize {
-        self.facts.push(facts);
+    /// Appends one row, its facts to follow with [`Columns::push_facts`]; returns its index
+    /// in the pending batch.
+    pub fn push(&mut self, r: &Row<'_>) -> usize {
         self.ts.append_value(r.ts_us);
         self.host.push(Some(r.host));
         self.ingest_ts.append_value(r.ingest_ts_us);
@@ -264,9 +266,9 @@ impl Columns {
         self.device.append_option(r.device);
         self.class.append_option(r.class);
         self.severity.append_option(r.severity);
-        match std::str::from_utf8(r.message) {
-            Ok(s) => self.message.append_value(s),
-            Err(_) => {
+        match r.message_utf8 {
+            Some(s) => self.message.append_value(s),
+            None => {
                 self.message
                     .append_value(String::from_utf8_lossy(r.message));
                 self.raw_bytes.extend_from_slice(r.message);
@@ -275,6 +277,12 @@ impl Columns {
         }
         self.rows += 1;
         self.rows - 1
+    }
+
+    /// The facts of the row [`Columns::push`] appended last.
+    pub fn push_facts(&mut self, facts: Facts) {
+        self.facts.push(facts);
+        debug_assert_eq!(self.facts.len(), self.rows);
     }
 
     pub fn finish(&mut self) -> Option<RecordBatch> {
