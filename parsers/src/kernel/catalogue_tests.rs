@@ -768,12 +768,17 @@ impl Rng {
 const MUTATION_BYTES: &[u8] = b"0123456789abcdefx :,=()[]{}<>\"'-_./+#\t\xff";
 
 /// One mutation of `v`: a byte replaced, inserted, removed, a range cut out or repeated,
-/// the message cut short, or another example spliced on.
+/// the message cut short, another example spliced on, or a multi-byte character inserted.
 fn mutate(rng: &mut Rng, v: &mut Vec<u8>, examples: &[&str]) {
     let at = rng.below(v.len() + 1);
     let byte = MUTATION_BYTES[rng.below(MUTATION_BYTES.len())];
-    match rng.below(7) {
+    match rng.below(8) {
         0 if at < v.len() => v[at] = byte,
+        // Multi-byte UTF-8: facts must still split on character boundaries only.
+        7 => {
+            let c = ["é", "→", "𝄞"][rng.below(3)];
+            v.splice(at..at, c.bytes());
+        }
         1 => v.insert(at, byte),
         2 if at < v.len() => {
             v.remove(at);
@@ -823,6 +828,10 @@ fn classify_agrees_with_the_reference_on_mutated_lines() {
         let want = cat.classify_reference(&v);
         classified += usize::from(want.is_some());
         assert_eq!(cat.classify(&v), want, "{:?}", String::from_utf8_lossy(&v));
+        // The decoder's path: facts sliced from the message already checked as UTF-8.
+        if let Ok(utf8) = std::str::from_utf8(&v) {
+            assert_eq!(cat.classify_utf8(&v, Some(utf8)), want, "{utf8:?}");
+        }
     }
     // The mutations keep enough lines classified to exercise the capture programs.
     assert!(classified > 1000, "only {classified} of 4000 classified");
