@@ -2,7 +2,8 @@
 //! `Catalogue::classify` (start-literal gates, the needle automaton, the backtracking
 //! capture programs of `capture.rs`) gives exactly what `Catalogue::classify_reference`
 //! (every row in order, needles by `memmem`, the regex crate's `captures`) gives: the same
-//! row, class, severity and facts.
+//! row, class, severity and facts; so does `classify_utf8`, the decoder's path for a
+//! message already known to be UTF-8.
 //!
 //! Input layout: byte 0 picks a seed (`Catalogue::examples`, one per built-in row and a few
 //! unclassified lines) or none, byte 1 how many of the seed's bytes to keep; the rest is
@@ -38,4 +39,8 @@ fuzz_target!(|data: &[u8]| {
     let got = cat.classify(&text);
     let want = cat.classify_reference(&text);
     assert_eq!(got, want, "on {:?}", String::from_utf8_lossy(&text));
+    // The decoder's path: facts sliced from the message already checked as UTF-8.
+    if let Ok(utf8) = std::str::from_utf8(&text) {
+        assert_eq!(cat.classify_utf8(&text, Some(utf8)), want, "on {utf8:?}");
+    }
 });

@@ -379,8 +379,10 @@ impl Catalogue {
 
     /// [`Catalogue::classify`], given `text` as a `str` when the caller already knows it is
     /// UTF-8 (the decoder checks each message once, for its `message` column): the facts
-    /// are then sliced from it instead of each being checked again.
-    pub(crate) fn classify_utf8(&self, text: &[u8], utf8: Option<&str>) -> Option<Classified> {
+    /// are then sliced from it instead of each being checked again. `utf8`, when given,
+    /// must be `text`. Public for the fuzz target.
+    #[doc(hidden)]
+    pub fn classify_utf8(&self, text: &[u8], utf8: Option<&str>) -> Option<Classified> {
         debug_assert!(utf8.is_none_or(|s| s.as_bytes() == text));
         let mut cand = RowSet::new(self.rows.len());
         let mut any = false;
