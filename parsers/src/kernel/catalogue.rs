@@ -545,3 +545,7 @@ impl Catalogue {
 #[cfg(test)]
 #[path = "catalogue_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "catalogue_reference_tests.rs"]
+mod reference_tests;
