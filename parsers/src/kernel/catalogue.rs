@@ -374,6 +374,16 @@ impl Catalogue {
     /// Classifies one message: the first row (in order) whose needle occurs (if it has
     /// needles) and whose pattern matches.
     pub fn classify(&self, text: &[u8]) -> Option<Classified> {
+        self.classify_utf8(text, None)
+    }
+
+    /// [`Catalogue::classify`], given `text` as a `str` when the caller already knows it is
+    /// UTF-8 (the decoder checks each message once, for its `message` column): the facts
+    /// are then sliced from it instead of each being checked again. `utf8`, when given,
+    /// must be `text`. Public for the fuzz target.
+    #[doc(hidden)]
+    pub fn classify_utf8(&self, text: &[u8], utf8: Option<&str>) -> Option<Classified> {
+        debug_assert!(utf8.is_none_or(|s| s.as_bytes() == text));
         let mut cand = RowSet::new(self.rows.len());
         let mut any = false;
         if let Some(&b) = text.first() {
@@ -419,7 +429,7 @@ impl Catalogue {
                 if !needle_found {
                     continue;
                 }
-                let Some(facts) = self.facts(row, text) else {
+                let Some(facts) = self.facts(row, text, utf8) else {
                     continue;
                 };
                 return Some(Classified {
@@ -433,12 +443,55 @@ impl Catalogue {
         None
     }
 
+    /// Messages the built-in rows classify (and a few that no row does), one per line: the
+    /// seeds from which the fuzz target and the tests mutate inputs for
+    /// [`Catalogue::classify_reference`].
+    #[doc(hidden)]
+    pub fn examples() -> impl Iterator<Item = &'static str> {
+        include_str!("catalogue_examples.txt").lines()
+    }
+
+    /// The answer [`Catalogue::classify`] must give, found the slow, obvious way: every row
+    /// in order, its needles looked for in the whole message and its pattern matched by the
+    /// regex crate alone (no start-literal gate, no needle automaton, no capture program).
+    /// For the fuzz target and the tests that hold `classify` to it.
+    #[doc(hidden)]
+    pub fn classify_reference(&self, text: &[u8]) -> Option<Classified> {
+        self.rows.iter().enumerate().find_map(|(i, row)| {
+            let needles = row.finders.iter().map(|f| f.needle());
+            if row.finders.is_empty() || needles.clone().any(|n| memmem::find(text, n).is_some()) {
+                let caps = row.regex.captures(text)?;
+                let facts = row
+                    .names
+                    .iter()
+                    .zip(caps.iter())
+                    .filter_map(|(name, m)| {
+                        let v = String::from_utf8_lossy(m?.as_bytes()).into_owned();
+                        Some((name.clone()?, v))
+                    })
+                    .collect();
+                return Some(Classified {
+                    row: i,
+                    class: row.name.clone(),
+                    severity: row.severity,
+                    facts,
+                });
+            }
+            None
+        })
+    }
+
     /// The facts of `row` on `text` if its pattern matches.
-    fn facts(&self, row: &Row, text: &[u8]) -> Option<Vec<(Arc<str>, String)>> {
-        let fact = |name: &Option<Arc<str>>, s: &[u8]| {
-            let v = match std::str::from_utf8(s) {
-                Ok(v) => v.to_owned(),
-                Err(_) => String::from_utf8_lossy(s).into_owned(),
+    fn facts(&self, row: &Row, text: &[u8], utf8: Option<&str>) -> Option<Vec<(Arc<str>, String)>> {
+        // A span of a UTF-8 text is UTF-8 when it starts and ends on character boundaries,
+        // which `str::get` checks in two comparisons.
+        let fact = |name: &Option<Arc<str>>, a: usize, b: usize| {
+            let v = match utf8.and_then(|t| t.get(a..b)) {
+                Some(v) => v.to_owned(),
+                None => match std::str::from_utf8(&text[a..b]) {
+                    Ok(v) => v.to_owned(),
+                    Err(_) => String::from_utf8_lossy(&text[a..b]).into_owned(),
+                },
             };
             (name.clone().expect("named"), v)
         };
@@ -471,7 +524,7 @@ impl Catalogue {
                 for (g, name) in row.names.iter().enumerate() {
                     let (a, b) = (slots[2 * g], slots[2 * g + 1]);
                     if name.is_some() && a != capture::NONE && b != capture::NONE {
-                        facts.push(fact(name, &text[a..b]));
+                        facts.push(fact(name, a, b));
                     }
                 }
                 return Some(facts);
@@ -482,7 +535,7 @@ impl Catalogue {
         let mut facts = Vec::with_capacity(row.names.len() - 1);
         for (g, name) in row.names.iter().enumerate() {
             if let (Some(_), Some(m)) = (name, caps.get(g)) {
-                facts.push(fact(name, m.as_bytes()));
+                facts.push(fact(name, m.start(), m.end()));
             }
         }
         Some(facts)
@@ -492,3 +545,7 @@ impl Catalogue {
 #[cfg(test)]
 #[path = "catalogue_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "catalogue_reference_tests.rs"]
+mod reference_tests;

@@ -7,10 +7,13 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    ArrayBuilder, BinaryBuilder, Float64Builder, MapBuilder, PrimitiveBuilder, StringBuilder,
+    BooleanBufferBuilder, Float64Builder, PrimitiveBuilder, StringBuilder,
     TimestampMicrosecondBuilder, UInt64Builder,
 };
-use arrow_array::{ArrayRef, ArrowPrimitiveType, RecordBatch};
+use arrow_array::{ArrayRef, ArrowPrimitiveType, BinaryArray, MapArray, RecordBatch};
+use arrow_array::{StringArray, StructArray};
+use arrow_buffer::{NullBuffer, OffsetBuffer};
+use arrow_schema::DataType;
 
 use super::Clock;
 use crate::schema;
@@ -40,18 +43,66 @@ pub(crate) struct Row<'a> {
     pub class: Option<&'a str>,
     pub severity: Option<&'a str>,
     pub message: &'a [u8],
+    /// `message` as a `str`, when it is UTF-8 (checked once by the caller).
+    pub message_utf8: Option<&'a str>,
+}
+
+/// A string column that holds one value for long stretches (source, host, boot id, clock):
+/// runs of equal values, written out at `finish` in one loop instead of one Arrow append
+/// (offset, bytes, validity, each with its capacity check) per row.
+#[derive(Default)]
+struct Runs {
+    runs: Vec<(Option<Box<str>>, usize)>,
+}
+
+impl Runs {
+    fn push(&mut self, v: Option<&str>) {
+        match self.runs.last_mut() {
+            Some((last, n)) if last.as_deref() == v => *n += 1,
+            _ => self.runs.push((v.map(Box::from), 1)),
+        }
+    }
+
+    /// The column of the rows pushed since the last call; the runs start over.
+    fn take(&mut self, rows: usize) -> ArrayRef {
+        let a = match &self.runs[..] {
+            // The usual case: one value all along, a few large copies.
+            [(Some(v), _)] => StringArray::new_repeated(v, rows),
+            [(None, _)] => StringArray::new_null(rows),
+            runs => {
+                let bytes = runs
+                    .iter()
+                    .map(|(v, n)| v.as_ref().map_or(0, |s| s.len()) * n);
+                let mut b = StringBuilder::with_capacity(rows, bytes.sum());
+                for (v, n) in runs {
+                    for _ in 0..*n {
+                        b.append_option(v.as_deref());
+                    }
+                }
+                b.finish()
+            }
+        };
+        self.runs.clear();
+        Arc::new(a)
+    }
+}
+
+/// An offset into a batch's string bytes (an Arrow builder panics past `i32::MAX` too).
+fn offset_i32(n: usize) -> i32 {
+    i32::try_from(n).expect("a kernel batch's column holds under 2 GiB")
 }
 
 pub(crate) struct Columns {
     source: String,
+    /// Rows pushed in this batch.
+    rows: usize,
     ts: TimestampMicrosecondBuilder,
-    host: StringBuilder,
-    source_col: StringBuilder,
+    host: Runs,
     ingest_ts: TimestampMicrosecondBuilder,
     offset: UInt64Builder,
-    clock: StringBuilder,
+    clock: Runs,
     uptime: Float64Builder,
-    boot_id: StringBuilder,
+    boot_id: Runs,
     seq: UInt64Builder,
     facility: StringBuilder,
     level: StringBuilder,
@@ -63,7 +114,9 @@ pub(crate) struct Columns {
     /// Staged facts per pending row.
     pub facts: Vec<Facts>,
     message: StringBuilder,
-    message_raw: BinaryBuilder,
+    /// `message_raw` is null but for messages that are not UTF-8: (row, end in `raw_bytes`).
+    raw_rows: Vec<(usize, usize)>,
+    raw_bytes: Vec<u8>,
 }
 
 fn ts_builder() -> TimestampMicrosecondBuilder {
@@ -78,11 +131,76 @@ fn str_take(b: &mut StringBuilder, rows: usize) -> ArrayRef {
     Arc::new(a)
 }
 
-fn bin_take(b: &mut BinaryBuilder, rows: usize) -> ArrayRef {
-    let bytes = b.values_slice().len();
-    let a = b.finish();
-    *b = BinaryBuilder::with_capacity(rows, bytes);
-    Arc::new(a)
+/// `message_raw`: the bytes of the rows in `raw_rows`, null elsewhere.
+fn raw_take(raw_rows: &mut Vec<(usize, usize)>, raw_bytes: &mut Vec<u8>, rows: usize) -> ArrayRef {
+    if raw_rows.is_empty() {
+        return Arc::new(BinaryArray::new_null(rows));
+    }
+    // Invariant: `offsets` has `next + 1` entries, the last one `end`.
+    let mut offsets = Vec::with_capacity(rows + 1);
+    offsets.push(0);
+    let mut nulls = BooleanBufferBuilder::new(rows);
+    let (mut next, mut end) = (0, 0);
+    for (row, new_end) in raw_rows.drain(..) {
+        offsets.resize(row + 1, offset_i32(end));
+        nulls.append_n(row - next, false);
+        offsets.push(offset_i32(new_end));
+        nulls.append(true);
+        (next, end) = (row + 1, new_end);
+    }
+    offsets.resize(rows + 1, offset_i32(end));
+    nulls.append_n(rows - next, false);
+    let values = std::mem::take(raw_bytes);
+    Arc::new(BinaryArray::new(
+        OffsetBuffer::new(offsets.into()),
+        values.into(),
+        Some(NullBuffer::new(nulls.finish())),
+    ))
+}
+
+/// The `facts` map column from the staged facts (null for unclassified rows).
+fn facts_take(facts: &mut Vec<Facts>) -> ArrayRef {
+    let rows = facts.len();
+    let (mut keys, mut key_offsets) = (Vec::new(), vec![0i32]);
+    let (mut values, mut value_offsets) = (Vec::new(), vec![0i32]);
+    let mut entry_offsets = Vec::with_capacity(rows + 1);
+    entry_offsets.push(0i32);
+    let mut valid = BooleanBufferBuilder::new(rows);
+    for f in facts.drain(..) {
+        valid.append(f.is_some());
+        for (k, v) in f.iter().flatten() {
+            keys.extend_from_slice(k.as_bytes());
+            key_offsets.push(offset_i32(keys.len()));
+            values.extend_from_slice(v.as_bytes());
+            value_offsets.push(offset_i32(values.len()));
+        }
+        entry_offsets.push(offset_i32(key_offsets.len() - 1));
+    }
+    let DataType::Map(entry, sorted) = schema::string_map_type() else {
+        unreachable!("string_map_type is a map")
+    };
+    let DataType::Struct(fields) = entry.data_type() else {
+        unreachable!("map entries are a struct")
+    };
+    let strings = |offsets: Vec<i32>, bytes: Vec<u8>| -> ArrayRef {
+        Arc::new(StringArray::new(
+            OffsetBuffer::new(offsets.into()),
+            bytes.into(),
+            None,
+        ))
+    };
+    let entries = StructArray::new(
+        fields.clone(),
+        vec![strings(key_offsets, keys), strings(value_offsets, values)],
+        None,
+    );
+    Arc::new(MapArray::new(
+        entry.clone(),
+        OffsetBuffer::new(entry_offsets.into()),
+        entries,
+        Some(NullBuffer::new(valid.finish())),
+        sorted,
+    ))
 }
 
 fn prim_take<T: ArrowPrimitiveType>(b: &mut PrimitiveBuilder<T>, rows: usize) -> ArrayRef {
@@ -101,14 +219,14 @@ impl Columns {
     pub fn new(source: &str) -> Self {
         Columns {
             source: source.to_string(),
+            rows: 0,
             ts: ts_builder(),
-            host: StringBuilder::new(),
-            source_col: StringBuilder::new(),
+            host: Runs::default(),
             ingest_ts: ts_builder(),
             offset: UInt64Builder::new(),
-            clock: StringBuilder::new(),
+            clock: Runs::default(),
             uptime: Float64Builder::new(),
-            boot_id: StringBuilder::new(),
+            boot_id: Runs::default(),
             seq: UInt64Builder::new(),
             facility: StringBuilder::new(),
             level: StringBuilder::new(),
@@ -119,27 +237,27 @@ impl Columns {
             severity: StringBuilder::new(),
             facts: Vec::new(),
             message: StringBuilder::new(),
-            message_raw: BinaryBuilder::new(),
+            raw_rows: Vec::new(),
+            raw_bytes: Vec::new(),
         }
     }
 
     pub fn len(&self) -> usize {
-        self.offset.len()
+        self.rows
     }
 
-    /// Appends one row; returns its index in the pending batch.
-    pub fn push(&mut self, r: &Row<'_>, facts: Facts) -> usize {
-        self.facts.push(facts);
+    /// Appends one row, its facts to follow with [`Columns::push_facts`]; returns its index
+    /// in the pending batch.
+    pub fn push(&mut self, r: &Row<'_>) -> usize {
         self.ts.append_value(r.ts_us);
-        self.host.append_value(r.host);
-        self.source_col.append_value(&self.source);
+        self.host.push(Some(r.host));
         self.ingest_ts.append_value(r.ingest_ts_us);
         self.offset.append_value(r.offset);
         self.clock
-            .append_value(r.clock.unwrap_or(Clock::Ingest).as_str());
+            .push(Some(r.clock.unwrap_or(Clock::Ingest).as_str()));
         self.uptime
             .append_option(r.uptime_us.map(|u| u as f64 / 1e6));
-        self.boot_id.append_option(r.boot_id);
+        self.boot_id.push(r.boot_id);
         self.seq.append_option(r.seq);
         self.facility.append_option(r.facility);
         self.level.append_option(r.level);
@@ -148,49 +266,42 @@ impl Columns {
         self.device.append_option(r.device);
         self.class.append_option(r.class);
         self.severity.append_option(r.severity);
-        match std::str::from_utf8(r.message) {
-            Ok(s) => {
-                self.message.append_value(s);
-                self.message_raw.append_null();
-            }
-            Err(_) => {
+        match r.message_utf8 {
+            Some(s) => self.message.append_value(s),
+            None => {
                 self.message
                     .append_value(String::from_utf8_lossy(r.message));
-                self.message_raw.append_value(r.message);
+                self.raw_bytes.extend_from_slice(r.message);
+                self.raw_rows.push((self.rows, self.raw_bytes.len()));
             }
         }
-        self.len() - 1
+        self.rows += 1;
+        self.rows - 1
+    }
+
+    /// The facts of the row [`Columns::push`] appended last.
+    pub fn push_facts(&mut self, facts: Facts) {
+        self.facts.push(facts);
+        debug_assert_eq!(self.facts.len(), self.rows);
     }
 
     pub fn finish(&mut self) -> Option<RecordBatch> {
         if self.len() == 0 {
             return None;
         }
-        let mut facts = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
-        for f in self.facts.drain(..) {
-            match f {
-                Some(kv) => {
-                    for (k, v) in kv {
-                        facts.keys().append_value(&*k);
-                        facts.values().append_value(v);
-                    }
-                    facts.append(true).expect("keys and values in step");
-                }
-                None => facts.append(false).expect("keys and values in step"),
-            }
-        }
         // `finish` leaves a builder empty, without capacity: start the next batch with what
         // this one needed instead of growing every buffer again by doubling (and copying).
         let n = self.len();
         let cols: Vec<ArrayRef> = vec![
             ts_take(&mut self.ts, n),
-            str_take(&mut self.host, n),
-            str_take(&mut self.source_col, n),
+            self.host.take(n),
+            // One source per decoder: no per-row work at all.
+            Arc::new(StringArray::new_repeated(&self.source, n)),
             ts_take(&mut self.ingest_ts, n),
             prim_take(&mut self.offset, n),
-            str_take(&mut self.clock, n),
+            self.clock.take(n),
             prim_take(&mut self.uptime, n),
-            str_take(&mut self.boot_id, n),
+            self.boot_id.take(n),
             prim_take(&mut self.seq, n),
             str_take(&mut self.facility, n),
             str_take(&mut self.level, n),
@@ -199,10 +310,11 @@ impl Columns {
             str_take(&mut self.device, n),
             str_take(&mut self.class, n),
             str_take(&mut self.severity, n),
-            Arc::new(facts.finish()),
+            facts_take(&mut self.facts),
             str_take(&mut self.message, n),
-            bin_take(&mut self.message_raw, n),
+            raw_take(&mut self.raw_rows, &mut self.raw_bytes, n),
         ];
+        self.rows = 0;
         Some(
             RecordBatch::try_new(schema::kernel_events(), cols)
                 .expect("kernel_events columns match schema"),

@@ -195,7 +195,9 @@ impl KernelDecoder {
 
     fn append(&mut self, p: &Parsed<'_>, meta: &RecordMeta) {
         let text: &[u8] = &p.message;
-        let mut cls = self.catalogue.classify(text);
+        // Checked once: for the `message` column and the facts sliced from it.
+        let utf8 = std::str::from_utf8(text).ok();
+        let mut cls = self.catalogue.classify_utf8(text, utf8);
         // "Linux version" marks a boot only at uptime 0 (or when no uptime is printed).
         if cls.as_ref().is_some_and(|c| &*c.class == "boot") && p.uptime_us.is_some_and(|u| u != 0)
         {
@@ -209,11 +211,12 @@ impl KernelDecoder {
             add_facts(&mut self.cols.facts, row, facts);
         }
         // The facts move to the staged row; the class stays for `reports.after`.
-        let fact_device = cls
-            .as_ref()
-            .and_then(|c| c.fact("device"))
-            .map(str::to_string);
         let facts = cls.as_mut().map(|c| std::mem::take(&mut c.facts));
+        let fact_device = facts
+            .iter()
+            .flatten()
+            .find(|(k, _)| &**k == "device")
+            .map(|(_, v)| v.as_str());
         let (ts, clock) = p.ts.unwrap_or((meta.ingest_ts_us, Clock::Ingest));
         let row = Row {
             ts_us: ts,
@@ -228,12 +231,14 @@ impl KernelDecoder {
             level: p.level,
             caller,
             subsystem: p.subsystem.as_deref(),
-            device: p.device.as_deref().or(fact_device.as_deref()),
+            device: p.device.as_deref().or(fact_device),
             class: cls.as_ref().map(|c| &*c.class),
             severity: cls.as_ref().map(|c| c.severity),
             message: text,
+            message_utf8: utf8,
         };
-        let idx = self.cols.push(&row, facts);
+        let idx = self.cols.push(&row);
+        self.cols.push_facts(facts);
         self.reports.after(caller, cls.as_ref(), idx);
     }
 }
