@@ -16,7 +16,6 @@
 //! `SERVERSAGE_EVTX_SAMPLES` to read the .evtx files from another directory.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +23,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampMicrosecondType, UInt32Type, UInt64Type};
 use arrow_array::{Array, MapArray, RecordBatch};
 use benches::decode::{BATCH_ROWS, decode_all};
+use benches::evtx_corpus::{CHUNK, HEADER, repeat, used_chunks};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use evtx::{EvtxChunkData, ParserSettings};
 use serde_json::{Map, Value, json};
@@ -32,29 +32,6 @@ use serversage_parsers::decoder::for_format;
 
 const EVTX_BYTES: usize = 64 << 20;
 const TEXT_BYTES: usize = 32 << 20;
-const HEADER: usize = 4096;
-const CHUNK: usize = 65536;
-
-/// Samples that read without a dead letter (the damaged ones measure error paths).
-const CLEAN: &[&str] = &[
-    "security.evtx",
-    "system.evtx",
-    "Security_with_size_t.evtx",
-    "post-Security.evtx",
-    "sample-with-irregular-bool-values.evtx",
-    "2-vss_7-System.evtx",
-    "2-system-Microsoft-Windows-LiveId%4Operational.evtx",
-    "E_Windows_system32_winevt_logs_Microsoft-Windows-CAPI2%4Operational.evtx",
-    "E_Windows_system32_winevt_logs_Microsoft-Windows-Shell-Core%4Operational.evtx",
-    "Application_no_crc32.evtx",
-];
-
-fn samples_dir() -> PathBuf {
-    std::env::var_os("SERVERSAGE_EVTX_SAMPLES").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/windows/evtx"),
-        PathBuf::from,
-    )
-}
 
 fn ctx() -> SourceContext {
     SourceContext {
@@ -63,31 +40,6 @@ fn ctx() -> SourceContext {
         default_year: 2026,
         ..Default::default()
     }
-}
-
-/// Each clean sample's header block and used chunks.
-fn used_chunks() -> Vec<u8> {
-    let mut out = Vec::new();
-    for f in CLEAN {
-        let path = samples_dir().join(f);
-        let bytes = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (set SERVERSAGE_EVTX_SAMPLES)", path.display()));
-        out.extend_from_slice(&bytes[..HEADER]);
-        for c in bytes[HEADER..].chunks_exact(CHUNK) {
-            if c.iter().any(|b| *b != 0) {
-                out.extend_from_slice(c);
-            }
-        }
-    }
-    out
-}
-
-fn repeat(unit: &[u8], size: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(size + unit.len());
-    while out.len() < size {
-        out.extend_from_slice(unit);
-    }
-    out
 }
 
 /// The chunks of an evtx corpus (header blocks skipped).

@@ -3,6 +3,7 @@
 
 use std::io::{self, Read};
 
+use arrow_array::RecordBatch;
 use serversage_parsers::{Decoder, ParseError, RecordMeta};
 
 /// Rows a pipeline batch holds before it is handed on.
@@ -24,7 +25,25 @@ pub struct DecodeStats {
 /// Frames, decodes and batches all of `input` (a whole file: the last record ends at EOF).
 /// At most the first 100 errors are kept.
 pub fn decode_all(dec: &mut dyn Decoder, input: &[u8], batch_rows: usize) -> DecodeStats {
+    decode_all_with(dec, input, batch_rows, |batch| {
+        std::hint::black_box(batch);
+    })
+}
+
+/// [`decode_all`], handing every batch taken to `on_batch` (a downstream stage such as a
+/// rule set, measured together with the decoding).
+pub fn decode_all_with(
+    dec: &mut dyn Decoder,
+    input: &[u8],
+    batch_rows: usize,
+    mut on_batch: impl FnMut(RecordBatch),
+) -> DecodeStats {
     let mut stats = DecodeStats::default();
+    let mut take = |batch: RecordBatch, stats: &mut DecodeStats| {
+        stats.rows += batch.num_rows() as u64;
+        stats.batches += 1;
+        on_batch(batch);
+    };
     let mut pos = 0usize;
     while pos < input.len() {
         let buf = &input[pos..];
@@ -49,16 +68,12 @@ pub fn decode_all(dec: &mut dyn Decoder, input: &[u8], batch_rows: usize) -> Dec
         if dec.pending_rows() >= batch_rows
             && let Some(batch) = dec.finish()
         {
-            stats.rows += batch.num_rows() as u64;
-            stats.batches += 1;
-            std::hint::black_box(batch);
+            take(batch, &mut stats);
         }
         pos += len;
     }
     if let Some(batch) = dec.finish() {
-        stats.rows += batch.num_rows() as u64;
-        stats.batches += 1;
-        std::hint::black_box(batch);
+        take(batch, &mut stats);
     }
     stats
 }

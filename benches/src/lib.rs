@@ -5,6 +5,7 @@
 pub mod corpus;
 pub mod decode;
 pub mod e2e;
+pub mod evtx_corpus;
 
 pub use corpus::{CorpusStats, KernelForm, kernel_corpus, kernel_corpus_vec};
 pub use decode::{DecodeStats, decode_all, decode_reader};
