@@ -17,6 +17,7 @@ use crate::alert::{Active, AlertRule};
 use crate::config::{AggFn, Compiled, ConfigError, MetricKind, RuleConfig, split_alias};
 use crate::filter::{Filter, ValueExpr};
 use crate::output::{MetricDesc, MetricOp, MetricUpdate, Outputs};
+use crate::select::{Rows, select};
 use crate::window::WindowSpec;
 
 /// Most distinct groups one rule tracks. Rows of further groups are counted in one
@@ -233,6 +234,8 @@ struct Rule {
     agg_col: Option<usize>,
     /// The aggregated value when it is an SQL expression rather than a column.
     value_expr: Option<ValueExpr>,
+    /// Per column of the kind's schema: read by the value, group keys or windows.
+    used: Vec<bool>,
     func: AggFn,
     /// `q` of a quantile rule.
     quantile: f64,
@@ -297,6 +300,24 @@ impl Rule {
                 },
             },
         });
+        let mut used = vec![false; schema.fields().len()];
+        let exprs = value_expr.iter().chain(group_exprs.iter().flatten());
+        for i in exprs.flat_map(ValueExpr::columns) {
+            used[i] = true;
+        }
+        for g in &config.group_by {
+            if let Ok(i) = schema.index_of(split_alias(g).0) {
+                used[i] = true;
+            }
+        }
+        let ts_col = index("ts");
+        let agg_col = match value_expr {
+            Some(_) => None,
+            None => config.aggregate.column.as_deref().map(index),
+        };
+        for i in agg_col.into_iter().chain([ts_col]) {
+            used[i] = true;
+        }
         let windowed = config.alert.is_some()
             || metric
                 .as_ref()
@@ -316,12 +337,10 @@ impl Rule {
                 })
                 .collect(),
             group_exprs,
-            ts_col: index("ts"),
-            agg_col: match value_expr {
-                Some(_) => None,
-                None => config.aggregate.column.as_deref().map(index),
-            },
+            ts_col,
+            agg_col,
             value_expr,
+            used,
             func: config.aggregate.func,
             quantile: config.aggregate.quantile.unwrap_or(0.5),
             top: config.metric.as_ref().and_then(|m| m.top),
@@ -371,12 +390,13 @@ impl Rule {
         if batch.num_rows() == 0 {
             return;
         }
-        let ts = batch
-            .column(self.ts_col)
-            .as_primitive::<TimestampMicrosecondType>();
         // The watermark follows every row of the kind, selected or not: stream time moves
         // on even while the filter selects nothing.
-        let batch_max = max_of(ts);
+        let batch_max = max_of(
+            batch
+                .column(self.ts_col)
+                .as_primitive::<TimestampMicrosecondType>(),
+        );
 
         let mask = match &self.filter {
             None => None,
@@ -389,6 +409,23 @@ impl Rule {
                 }
             },
         };
+        // The expressions below read the selected rows only.
+        let batch = match select(batch, mask.as_ref(), &self.used) {
+            Ok(Rows::None) => {
+                self.advance(batch_max, out);
+                return;
+            }
+            Ok(Rows::All(b) | Rows::Some(b)) => b,
+            Err(e) => {
+                out.filter_errors.push((self.name.clone(), e));
+                self.advance(batch_max, out);
+                return;
+            }
+        };
+        let batch = &batch;
+        let ts = batch
+            .column(self.ts_col)
+            .as_primitive::<TimestampMicrosecondType>();
         let column = match (&self.value_expr, self.agg_col) {
             (Some(e), _) => match e.evaluate(batch) {
                 Ok(a) => Some(a),
@@ -436,10 +473,6 @@ impl Rule {
                 }
             };
 
-        let rows: Box<dyn Iterator<Item = usize>> = match &mask {
-            Some(m) => Box::new(m.values().set_indices()),
-            None => Box::new(0..batch.num_rows()),
-        };
         let counter = self.counter().is_some();
         let sum_counter = counter && self.func == AggFn::Sum;
         let histogram = self.histogram().is_some();
@@ -449,7 +482,7 @@ impl Rule {
         let mut late = 0u64;
         let mut key = String::new();
         let mut scratch = String::new();
-        for row in rows {
+        for row in 0..batch.num_rows() {
             if ts.is_null(row) {
                 continue;
             }

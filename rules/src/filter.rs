@@ -14,6 +14,7 @@ use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{Expr, ExprSchemable, Volatility};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::utils::collect_columns;
 use datafusion::prelude::SessionContext;
 use serversage_parsers::EventKind;
 
@@ -126,6 +127,14 @@ impl ValueExpr {
     /// The expression's SQL text.
     pub fn sql(&self) -> &str {
         &self.sql
+    }
+
+    /// Indices (in the kind's schema) of the columns the expression reads.
+    pub fn columns(&self) -> Vec<usize> {
+        collect_columns(&self.expr)
+            .iter()
+            .map(|c| c.index())
+            .collect()
     }
 
     /// Evaluates the expression over `batch`: one value per row (nulls where SQL gives

@@ -127,6 +127,7 @@ mod engine;
 pub mod filter;
 mod output;
 pub mod packs;
+mod select;
 pub mod window;
 
 pub use accumulator::Accumulator;
