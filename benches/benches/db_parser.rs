@@ -16,7 +16,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use benches::decode::{BATCH_ROWS, decode_all};
+use benches::decode::{BATCH_ROWS, bench_context, decode_all};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use serversage_parsers::SourceContext;
 use serversage_parsers::decoder::for_format;
@@ -24,12 +24,7 @@ use serversage_parsers::decoder::for_format;
 const CORPUS_BYTES: usize = 16 << 20;
 
 fn ctx() -> SourceContext {
-    SourceContext {
-        host: "bench".into(),
-        source: "db".into(),
-        default_year: 2026,
-        ..Default::default()
-    }
+    bench_context("db")
 }
 
 /// `log` repeated to [`CORPUS_BYTES`].

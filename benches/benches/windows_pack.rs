@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Duration;
 
-use benches::decode::{BATCH_ROWS, decode_all, decode_all_with};
+use benches::decode::{BATCH_ROWS, bench_context, decode_all, decode_all_with};
 use benches::evtx_corpus::{repeat, used_chunks};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use serversage_parsers::decoder::for_format;
@@ -28,12 +28,7 @@ use serversage_rules::{Outputs, RuleSet, packs};
 const EVTX_BYTES: usize = 64 << 20;
 
 fn ctx() -> SourceContext {
-    SourceContext {
-        host: "bench".into(),
-        source: "windows".into(),
-        default_year: 2026,
-        ..Default::default()
-    }
+    bench_context("windows")
 }
 
 /// The `windows` pack's rules with their default parameters.

@@ -22,7 +22,7 @@ use std::time::Duration;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampMicrosecondType, UInt32Type, UInt64Type};
 use arrow_array::{Array, MapArray, RecordBatch};
-use benches::decode::{BATCH_ROWS, decode_all};
+use benches::decode::{BATCH_ROWS, bench_context, decode_all};
 use benches::evtx_corpus::{CHUNK, HEADER, repeat, used_chunks};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use evtx::{EvtxChunkData, ParserSettings};
@@ -34,12 +34,7 @@ const EVTX_BYTES: usize = 64 << 20;
 const TEXT_BYTES: usize = 32 << 20;
 
 fn ctx() -> SourceContext {
-    SourceContext {
-        host: "bench".into(),
-        source: "windows".into(),
-        default_year: 2026,
-        ..Default::default()
-    }
+    bench_context("windows")
 }
 
 /// The chunks of an evtx corpus (header blocks skipped).

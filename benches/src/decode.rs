@@ -4,10 +4,21 @@
 use std::io::{self, Read};
 
 use arrow_array::RecordBatch;
-use serversage_parsers::{Decoder, ParseError, RecordMeta};
+use serversage_parsers::{Decoder, ParseError, RecordMeta, SourceContext};
 
 /// Rows a pipeline batch holds before it is handed on.
 pub const BATCH_ROWS: usize = 8192;
+
+/// The context the benches decode in: host `bench`, this source name, and 2026 for the
+/// forms whose timestamps carry no year.
+pub fn bench_context(source: &str) -> SourceContext {
+    SourceContext {
+        host: "bench".into(),
+        source: source.into(),
+        default_year: 2026,
+        ..Default::default()
+    }
+}
 
 /// What [`decode_all`] saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
