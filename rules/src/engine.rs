@@ -2,20 +2,19 @@
 //! emits metric updates and alert transitions. See the crate docs for the semantics.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt::Write as _;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, StringArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array};
 use datafusion::arrow::compute::{cast, max as max_of};
 use datafusion::arrow::datatypes::{DataType, TimestampMicrosecondType};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serversage_parsers::EventKind;
 
 use crate::accumulator::Accumulator;
 use crate::alert::{Active, AlertRule};
 use crate::config::{AggFn, Compiled, ConfigError, MetricKind, RuleConfig, split_alias};
 use crate::filter::{Filter, ValueExpr};
+use crate::groups::{Groups, KeyCol, encode_key};
 use crate::output::{MetricDesc, MetricOp, MetricUpdate, Outputs};
 use crate::select::{Rows, select};
 use crate::window::WindowSpec;
@@ -181,42 +180,6 @@ impl RuleSet {
 #[derive(Debug)]
 struct MetricOut {
     desc: MetricDesc,
-}
-
-/// Interned group keys of one rule.
-#[derive(Debug, Default)]
-struct Groups {
-    /// Label values per group id.
-    labels: Vec<Vec<String>>,
-    /// Encoded key → group id.
-    ids: HashMap<String, u32>,
-    /// Id of the overflow group, once created.
-    overflow: Option<u32>,
-}
-
-impl Groups {
-    fn intern(&mut self, key: &str, values: impl FnOnce() -> Vec<String>, width: usize) -> u32 {
-        if let Some(&id) = self.ids.get(key) {
-            return id;
-        }
-        if self.labels.len() >= MAX_GROUPS_PER_RULE {
-            if let Some(id) = self.overflow {
-                return id;
-            }
-            let id = self.labels.len() as u32;
-            self.labels.push(vec![OVERFLOW_LABEL.to_string(); width]);
-            self.overflow = Some(id);
-            return id;
-        }
-        let id = self.labels.len() as u32;
-        self.labels.push(values());
-        self.ids.insert(key.to_string(), id);
-        id
-    }
-
-    fn sort(&self, ids: &mut [u32]) {
-        ids.sort_by(|a, b| self.labels[*a as usize].cmp(&self.labels[*b as usize]));
-    }
 }
 
 /// One compiled rule and its state.
@@ -491,12 +454,7 @@ impl Rule {
                 Some(v) => Some(v.value(row)),
                 None => None,
             };
-            key.clear();
-            for col in &key_cols {
-                scratch.clear();
-                col.write(row, &mut scratch);
-                let _ = write!(key, "{}:{}", scratch.len(), scratch);
-            }
+            encode_key(&key_cols, row, &mut key, &mut scratch);
             let width = key_cols.len();
             let gid = self.groups.intern(
                 &key,
@@ -830,35 +788,3 @@ fn default_help(config: &RuleConfig) -> String {
         config.name, config.kind, config.window.size
     )
 }
-
-/// A group-by column of one batch, rendered as strings (null → "").
-enum KeyCol<'a> {
-    Utf8(&'a StringArray),
-    Other(ArrayFormatter<'a>),
-}
-
-impl<'a> KeyCol<'a> {
-    fn new(array: &'a ArrayRef) -> Result<KeyCol<'a>, String> {
-        if let Some(s) = array.as_any().downcast_ref::<StringArray>() {
-            return Ok(KeyCol::Utf8(s));
-        }
-        ArrayFormatter::try_new(array.as_ref(), &NULL_AS_EMPTY)
-            .map(KeyCol::Other)
-            .map_err(|e| e.to_string())
-    }
-
-    fn write(&self, row: usize, out: &mut String) {
-        match self {
-            KeyCol::Utf8(a) => {
-                if a.is_valid(row) {
-                    out.push_str(a.value(row));
-                }
-            }
-            KeyCol::Other(f) => {
-                let _ = write!(out, "{}", f.value(row));
-            }
-        }
-    }
-}
-
-static NULL_AS_EMPTY: FormatOptions<'static> = FormatOptions::new().with_null("");

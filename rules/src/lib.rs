@@ -125,6 +125,7 @@ mod alert;
 pub mod config;
 mod engine;
 pub mod filter;
+mod groups;
 mod output;
 pub mod packs;
 mod select;
