@@ -31,6 +31,7 @@ pub mod error;
 pub mod event;
 pub mod gc;
 pub mod kernel;
+mod same_value;
 pub mod schema;
 mod text;
 mod time;

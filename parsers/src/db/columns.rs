@@ -9,11 +9,11 @@ use arrow_array::builder::{
 };
 use arrow_array::types::ArrowPrimitiveType;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, new_null_array};
-use arrow_buffer::OffsetBuffer;
 
 use arrow_schema::DataType;
 
 use super::schema;
+use crate::same_value::SameValue;
 
 /// Extra `name → value` pairs of a row (the `attributes` map column); empty = null.
 pub type Attributes<'a> = Vec<(&'a str, std::borrow::Cow<'a, str>)>;
@@ -154,18 +154,6 @@ fn take_map(b: &mut MapBuilder<StringBuilder, StringBuilder>) -> ArrayRef {
     Arc::new(std::mem::replace(b, fresh).finish())
 }
 
-/// `n` times `value`, built at once: a column that is the same in every row costs one
-/// bulk fill a batch, not an append a row.
-fn repeated(value: &str, n: usize) -> ArrayRef {
-    let len = i32::try_from(value.len()).expect("a short value");
-    let ends = OffsetBuffer::new((0..=n as i32).map(|i| i * len).collect());
-    Arc::new(StringArray::new(
-        ends,
-        value.repeat(n).into_bytes().into(),
-        None,
-    ))
-}
-
 /// A builder that can append a run of nulls.
 trait AppendNulls: ArrayBuilder {
     fn nulls(&mut self, n: usize);
@@ -225,10 +213,8 @@ impl<B: AppendNulls> Sparse<B> {
 pub struct SlowQueryColumns {
     source: String,
     ts: TimestampMicrosecondBuilder,
-    /// The `host` of every pending row while they all have the same (as a source's rows
-    /// do): `host` is then empty and the column is built at [`SlowQueryColumns::finish`].
-    same_host: Option<String>,
-    host: StringBuilder,
+    /// One value all along for a source's rows: built once per batch.
+    host: SameValue,
     ingest_ts: TimestampMicrosecondBuilder,
     offset: UInt64Builder,
     engine: StringBuilder,
@@ -258,8 +244,7 @@ impl SlowQueryColumns {
         SlowQueryColumns {
             source: source.to_string(),
             ts: ts_builder(),
-            same_host: None,
-            host: StringBuilder::new(),
+            host: SameValue::default(),
             ingest_ts: ts_builder(),
             offset: UInt64Builder::new(),
             engine: StringBuilder::new(),
@@ -296,7 +281,7 @@ impl SlowQueryColumns {
 
     /// Appends one row.
     pub fn push(&mut self, r: &SlowQueryRow<'_>) {
-        self.push_host(r.host);
+        self.host.push(Some(r.host));
         self.ts.append_value(r.ts_us);
         self.ingest_ts.append_value(r.ingest_ts_us);
         self.offset.append_value(r.offset);
@@ -323,28 +308,6 @@ impl SlowQueryColumns {
         append_map(&mut self.attributes, &r.attributes);
     }
 
-    /// `host` of a row about to be pushed: kept once while the rows agree, appended per row
-    /// (the earlier ones first) from the first row that differs.
-    fn push_host(&mut self, host: &str) {
-        let rows = self.len();
-        match &mut self.same_host {
-            Some(h) if rows == 0 => {
-                h.clear();
-                h.push_str(host);
-            }
-            None if rows == 0 => self.same_host = Some(host.to_string()),
-            Some(h) if h == host => {}
-            Some(h) => {
-                for _ in 0..rows {
-                    self.host.append_value(&*h);
-                }
-                self.same_host = None;
-                self.host.append_value(host);
-            }
-            None => self.host.append_value(host),
-        }
-    }
-
     /// Takes the pending rows as a batch. The builders keep room for as many rows and bytes
     /// as the batch had: a source's batches are alike, and regrowing every buffer from empty
     /// for each batch would copy it all once more.
@@ -353,16 +316,10 @@ impl SlowQueryColumns {
             return None;
         }
         let n = self.len();
-        let host = match &self.same_host {
-            Some(h) => repeated(h, n),
-            None => take_str(&mut self.host),
-        };
-        // The next batch starts by taking its first row's host.
-        self.same_host.get_or_insert_with(String::new);
         let cols: Vec<ArrayRef> = vec![
             take_primitive(&mut self.ts),
-            host,
-            repeated(&self.source, n),
+            self.host.take(),
+            Arc::new(StringArray::new_repeated(&self.source, n)),
             take_primitive(&mut self.ingest_ts),
             take_primitive(&mut self.offset),
             take_str(&mut self.engine),

@@ -16,6 +16,7 @@ use arrow_buffer::{NullBuffer, OffsetBuffer};
 use arrow_schema::DataType;
 
 use super::Clock;
+use crate::same_value::SameValue;
 use crate::schema;
 
 /// Facts as `name → value` pairs, in capture order.
@@ -47,46 +48,6 @@ pub(crate) struct Row<'a> {
     pub message_utf8: Option<&'a str>,
 }
 
-/// A string column that holds one value for long stretches (source, host, boot id, clock):
-/// runs of equal values, written out at `finish` in one loop instead of one Arrow append
-/// (offset, bytes, validity, each with its capacity check) per row.
-#[derive(Default)]
-struct Runs {
-    runs: Vec<(Option<Box<str>>, usize)>,
-}
-
-impl Runs {
-    fn push(&mut self, v: Option<&str>) {
-        match self.runs.last_mut() {
-            Some((last, n)) if last.as_deref() == v => *n += 1,
-            _ => self.runs.push((v.map(Box::from), 1)),
-        }
-    }
-
-    /// The column of the rows pushed since the last call; the runs start over.
-    fn take(&mut self, rows: usize) -> ArrayRef {
-        let a = match &self.runs[..] {
-            // The usual case: one value all along, a few large copies.
-            [(Some(v), _)] => StringArray::new_repeated(v, rows),
-            [(None, _)] => StringArray::new_null(rows),
-            runs => {
-                let bytes = runs
-                    .iter()
-                    .map(|(v, n)| v.as_ref().map_or(0, |s| s.len()) * n);
-                let mut b = StringBuilder::with_capacity(rows, bytes.sum());
-                for (v, n) in runs {
-                    for _ in 0..*n {
-                        b.append_option(v.as_deref());
-                    }
-                }
-                b.finish()
-            }
-        };
-        self.runs.clear();
-        Arc::new(a)
-    }
-}
-
 /// An offset into a batch's string bytes (an Arrow builder panics past `i32::MAX` too).
 fn offset_i32(n: usize) -> i32 {
     i32::try_from(n).expect("a kernel batch's column holds under 2 GiB")
@@ -97,12 +58,12 @@ pub(crate) struct Columns {
     /// Rows pushed in this batch.
     rows: usize,
     ts: TimestampMicrosecondBuilder,
-    host: Runs,
+    host: SameValue,
     ingest_ts: TimestampMicrosecondBuilder,
     offset: UInt64Builder,
-    clock: Runs,
+    clock: SameValue,
     uptime: Float64Builder,
-    boot_id: Runs,
+    boot_id: SameValue,
     seq: UInt64Builder,
     facility: StringBuilder,
     level: StringBuilder,
@@ -221,12 +182,12 @@ impl Columns {
             source: source.to_string(),
             rows: 0,
             ts: ts_builder(),
-            host: Runs::default(),
+            host: SameValue::default(),
             ingest_ts: ts_builder(),
             offset: UInt64Builder::new(),
-            clock: Runs::default(),
+            clock: SameValue::default(),
             uptime: Float64Builder::new(),
-            boot_id: Runs::default(),
+            boot_id: SameValue::default(),
             seq: UInt64Builder::new(),
             facility: StringBuilder::new(),
             level: StringBuilder::new(),
@@ -294,14 +255,14 @@ impl Columns {
         let n = self.len();
         let cols: Vec<ArrayRef> = vec![
             ts_take(&mut self.ts, n),
-            self.host.take(n),
+            self.host.take(),
             // One source per decoder: no per-row work at all.
             Arc::new(StringArray::new_repeated(&self.source, n)),
             ts_take(&mut self.ingest_ts, n),
             prim_take(&mut self.offset, n),
-            self.clock.take(n),
+            self.clock.take(),
             prim_take(&mut self.uptime, n),
-            self.boot_id.take(n),
+            self.boot_id.take(),
             prim_take(&mut self.seq, n),
             str_take(&mut self.facility, n),
             str_take(&mut self.level, n),
