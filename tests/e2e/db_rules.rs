@@ -38,13 +38,7 @@ new_fingerprint_seconds = 0.0
 }
 
 fn firing_new_fingerprints(alerts_log: &Path) -> usize {
-    std::fs::read_to_string(alerts_log)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| {
-            l.contains("\"rule\":\"DbNewSlowFingerprint\"") && l.contains("\"state\":\"firing\"")
-        })
-        .count()
+    firings(alerts_log, "DbNewSlowFingerprint").len()
 }
 
 pub(crate) fn db_pack_on_a_followed_log(
@@ -170,15 +164,7 @@ idle_flush = "1s"
     )
     .unwrap();
     let alerts_log = dir.join("pg-live").join("alerts.log");
-    let firing = |rule: &str| {
-        std::fs::read_to_string(&alerts_log)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| {
-                l.contains(&format!("\"rule\":\"{rule}\"")) && l.contains("\"state\":\"firing\"")
-            })
-            .count()
-    };
+    let firing = |rule: &str| firings(&alerts_log, rule).len();
     let run = Running::start(&cfg);
     wait_for(Duration::from_secs(60), || {
         (series_sum(&run.metrics(), "serversage_db_slow_queries_total") == statements as f64

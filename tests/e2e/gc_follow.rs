@@ -205,16 +205,10 @@ fn dead_letters(data: &Path) -> i64 {
         .unwrap_or(0)
 }
 
-#[test]
-fn a_jdk17_log_rotating_while_followed_loses_and_repeats_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let logs = dir.path().join("logs");
-    std::fs::create_dir_all(&logs).unwrap();
-    let data = dir.path().join("data");
-    let run = Running::start(&config(dir.path(), &logs.join("gc.log*")));
-
-    // ~60 KiB of log a second: GcSteady runs until the third rotation has happened
-    // (gc.log.2 exists), so the five-file ring never wraps and every byte is still on disk.
+/// Runs GcSteady (allocating 200 MB a second) under G1 with a five-file, 64 KiB ring of
+/// `gc*` logs in `logs`, until `stop_when` exists there or `secs` seconds pass; returns the
+/// current log's path (`gc.log`).
+fn rotating_g1_jvm(logs: &Path, stop_when: &str, secs: &str) -> PathBuf {
     let log = logs.join("gc.log");
     let out = Command::new("java")
         .args(["-XX:+UseG1GC", "-Xmx64m", "-Xms64m", "-Xmn8m"])
@@ -225,11 +219,25 @@ fn a_jdk17_log_rotating_while_followed_loses_and_repeats_nothing() {
         .arg("-cp")
         .arg(classes())
         .args(["GcSteady", "200"])
-        .arg(logs.join("gc.log.2"))
-        .arg("60")
+        .arg(logs.join(stop_when))
+        .arg(secs)
         .output()
         .expect("java (JDK 17 on PATH)");
     assert!(out.status.success(), "java: {}", text(&out.stderr));
+    log
+}
+
+#[test]
+fn a_jdk17_log_rotating_while_followed_loses_and_repeats_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let data = dir.path().join("data");
+    let run = Running::start(&config(dir.path(), &logs.join("gc.log*")));
+
+    // ~60 KiB of log a second: GcSteady runs until the third rotation has happened
+    // (gc.log.2 exists), so the five-file ring never wraps and every byte is still on disk.
+    let log = rotating_g1_jvm(&logs, "gc.log.2", "60");
 
     // The JVM renames gc.log to gc.log.0, .1, ... and starts a new gc.log each time.
     let mut files: Vec<PathBuf> = (0..5)
@@ -311,21 +319,7 @@ fn a_jdk17_log_ring_that_wraps_is_still_read_whole() {
     std::fs::create_dir_all(&logs).unwrap();
     let data = dir.path().join("data");
     let run = Running::start(&config(dir.path(), &logs.join("gc.log*")));
-    let log = logs.join("gc.log");
-    let out = Command::new("java")
-        .args(["-XX:+UseG1GC", "-Xmx64m", "-Xms64m", "-Xmn8m"])
-        .arg(format!(
-            "-Xlog:gc*:file={}:time,uptime,level,tags:filecount=5,filesize=64k",
-            log.display()
-        ))
-        .arg("-cp")
-        .arg(classes())
-        .args(["GcSteady", "200"])
-        .arg(logs.join("never"))
-        .arg("10")
-        .output()
-        .expect("java (JDK 17 on PATH)");
-    assert!(out.status.success(), "java: {}", text(&out.stderr));
+    let log = rotating_g1_jvm(&logs, "never", "10");
     let mut files: Vec<PathBuf> = (0..5).map(|i| logs.join(format!("gc.log.{i}"))).collect();
     assert!(files.iter().all(|f| f.exists()), "the ring is full");
     files.push(log);

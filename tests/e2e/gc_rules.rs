@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::harness::*;
 
 #[test]
@@ -34,14 +32,7 @@ idle_flush = "1s"
     .unwrap();
     let data = dir.path().join("data");
     let alerts_log = data.join("alerts.log");
-    let fired = |rule: &str| -> Vec<Value> {
-        std::fs::read_to_string(&alerts_log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|a| a["rule"] == rule && a["state"] == "firing")
-            .collect()
-    };
+    let fired = |rule: &str| firings(&alerts_log, rule);
 
     let run = Running::start(&cfg);
     let m = wait_for(Duration::from_secs(60), || {

@@ -84,6 +84,25 @@ pub fn sql_rows(data: &Path, query: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The alert transitions of an `alerts.log`, one JSON object per complete line (a line
+/// still being written is left for the next read); none while the file does not exist.
+pub fn alert_transitions(log: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+    complete
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// The `firing` transitions of `rule` in an `alerts.log`.
+pub fn firings(log: &Path, rule: &str) -> Vec<serde_json::Value> {
+    alert_transitions(log)
+        .into_iter()
+        .filter(|a| a["rule"] == rule && a["state"] == "firing")
+        .collect()
+}
+
 /// The sum of every series of `family` in an OpenMetrics text (`family{...} v` and
 /// `family v` lines).
 pub fn series_sum(metrics: &str, family: &str) -> f64 {

@@ -217,12 +217,7 @@ alert = { op = ">", threshold = 0, severity = "critical", summary = "{host} boot
     std::fs::write(&cp, text.replace(&boot, fake)).unwrap();
     let boots_before = count(&data, "class = 'boot'");
     let alerts = data.join("alerts.log");
-    let reboot_fired = || {
-        std::fs::read_to_string(&alerts).ok().is_some_and(|t| {
-            t.lines()
-                .any(|l| l.contains("\"KmsgTestReboot\"") && l.contains("\"firing\""))
-        })
-    };
+    let reboot_fired = || !firings(&alerts, "KmsgTestReboot").is_empty();
     assert!(!reboot_fired(), "no boot event before the boot id changed");
     let run = start(&cfg);
     wait_rows(&data, &format!("message = '{m}: probe'"), 1);

@@ -85,16 +85,10 @@ fn run_follows_files_derives_metrics_and_alerts_and_resumes_after_restart() {
 
     // The OOM kill in the sample pages: the window closes once the source is idle.
     let alerts_log = data.join("alerts.log");
-    let firing = wait_for(Duration::from_secs(30), || {
-        let t = std::fs::read_to_string(&alerts_log).ok()?;
-        t.lines()
-            .find(|l| {
-                l.contains("\"rule\":\"KernelOomKill\"") && l.contains("\"state\":\"firing\"")
-            })
-            .map(str::to_string)
+    let alert = wait_for(Duration::from_secs(30), || {
+        firings(&alerts_log, "KernelOomKill").into_iter().next()
     })
     .expect("KernelOomKill fired");
-    let alert: serde_json::Value = serde_json::from_str(&firing).unwrap();
     assert_eq!(alert["labels"]["host"], hostname());
     assert_eq!(alert["value"], 1.0);
 

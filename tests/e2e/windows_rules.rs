@@ -92,14 +92,6 @@ idle_flush = "2s"
     p
 }
 
-fn transitions(log: &Path) -> Vec<Value> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn find<'a>(all: &'a [Value], rule: &str, state: &str, computer: &str) -> Option<&'a Value> {
     all.iter()
         .find(|a| a["rule"] == rule && a["state"] == state && a["labels"]["computer"] == computer)
@@ -153,7 +145,7 @@ fn failed_logon_bursts_and_log_clearing_fire_and_resolve() {
     let run = Running::start(&cfg);
     let alerts_log = data.join("alerts.log");
     let firing = wait_for(Duration::from_secs(60), || {
-        let all = transitions(&alerts_log);
+        let all = alert_transitions(&alerts_log);
         (find(&all, "UserFailedLogonBurst", "firing", "WIN-L0ZZQ76PMUF").is_some()
             && find(&all, "UserLogCleared", "firing", "DESKTOP-2KGM189").is_some()
             && find(
@@ -165,7 +157,7 @@ fn failed_logon_bursts_and_log_clearing_fire_and_resolve() {
             .is_some())
         .then_some(all)
     })
-    .unwrap_or_else(|| panic!("alerts did not fire: {:#?}", transitions(&alerts_log)));
+    .unwrap_or_else(|| panic!("alerts did not fire: {:#?}", alert_transitions(&alerts_log)));
     check_pack(&alerts_log, &failed);
     let burst = find(&firing, "UserFailedLogonBurst", "firing", "WIN-L0ZZQ76PMUF").unwrap();
     assert_eq!(burst["value"], 20.0);
@@ -194,7 +186,7 @@ fn failed_logon_bursts_and_log_clearing_fire_and_resolve() {
         f.write_all(b"\n").unwrap();
     }
     let all = wait_for(Duration::from_secs(60), || {
-        let all = transitions(&alerts_log);
+        let all = alert_transitions(&alerts_log);
         (find(&all, "UserFailedLogonBurst", "resolved", "WIN-L0ZZQ76PMUF").is_some()
             && find(&all, "UserLogCleared", "resolved", "DESKTOP-2KGM189").is_some()
             && find(
@@ -206,7 +198,12 @@ fn failed_logon_bursts_and_log_clearing_fire_and_resolve() {
             .is_some())
         .then_some(all)
     })
-    .unwrap_or_else(|| panic!("alerts did not resolve: {:#?}", transitions(&alerts_log)));
+    .unwrap_or_else(|| {
+        panic!(
+            "alerts did not resolve: {:#?}",
+            alert_transitions(&alerts_log)
+        )
+    });
     // Built-in pack rules may run too (their names differ): count only these rules'.
     let mine: Vec<&Value> = all
         .iter()
@@ -306,7 +303,7 @@ fn check_pack(alerts_log: &Path, failed: &[String]) {
     let (accounts, addresses) = (expect(&by_account), expect(&by_address));
     assert!(!accounts.is_empty() && !addresses.is_empty());
     let fired = |rule: &str, label: &str| -> Vec<(String, f64)> {
-        let mut v: Vec<(String, f64)> = transitions(alerts_log)
+        let mut v: Vec<(String, f64)> = alert_transitions(alerts_log)
             .iter()
             .filter(|a| a["rule"] == rule && a["state"] == "firing")
             .map(|a| {
@@ -326,7 +323,7 @@ fn check_pack(alerts_log: &Path, failed: &[String]) {
         (a.len() >= accounts.len() && b.len() >= addresses.len() && c.len() >= 2)
             .then_some((a, b, c))
     })
-    .unwrap_or_else(|| panic!("pack alerts: {:#?}", transitions(alerts_log)));
+    .unwrap_or_else(|| panic!("pack alerts: {:#?}", alert_transitions(alerts_log)));
     assert_eq!(pack.0, accounts);
     assert_eq!(pack.1, addresses);
     let channels: Vec<&str> = pack.2.iter().map(|(c, _)| c.as_str()).collect();
