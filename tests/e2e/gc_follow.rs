@@ -127,15 +127,7 @@ fn parsed(files: &[PathBuf]) -> (Vec<serde_json::Value>, String) {
 
 /// Every gc_events row stored under `data`.
 fn stored(data: &Path) -> Vec<serde_json::Value> {
-    let out = ok(&[
-        "sql",
-        "--data",
-        data.to_str().unwrap(),
-        "--output",
-        "json",
-        "SELECT * FROM gc_events",
-    ]);
-    json_lines(&out.stdout)
+    sql_rows(data, "SELECT * FROM gc_events")
 }
 
 /// Waits until `n` gc_events rows are stored, then stops the run.

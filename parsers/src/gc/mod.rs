@@ -380,14 +380,7 @@ pub(crate) fn parse_size(s: &[u8]) -> Option<(u64, usize)> {
         i += 1;
     }
     if i > 0 && !matches!(s.get(i), Some(b'.' | b',' | b'0'..=b'9')) {
-        let (mul, used) = match s.get(i) {
-            Some(b'B') => (1u64, 1),
-            Some(b'K') => (1 << 10, 1),
-            Some(b'M') => (1 << 20, 1),
-            Some(b'G') => (1 << 30, 1),
-            Some(b'T') => (1 << 40, 1),
-            _ => (1, 0),
-        };
+        let (mul, used) = unit(s.get(i));
         return Some((int.saturating_mul(mul), i + used));
     }
     let n = number_len(s);
@@ -395,15 +388,21 @@ pub(crate) fn parse_size(s: &[u8]) -> Option<(u64, usize)> {
         return None;
     }
     let v = parse_decimal(&s[..n])?;
-    let (mul, used) = match s.get(n) {
-        Some(b'B') => (1u64, 1),
+    let (mul, used) = unit(s.get(n));
+    Some(((v * mul as f64).round() as u64, n + used))
+}
+
+/// The multiplier of a size's unit letter (`B`, `K`, `M`, `G`, `T`; binary) and the bytes
+/// it takes: `(1, 0)` when `b` is no unit.
+fn unit(b: Option<&u8>) -> (u64, usize) {
+    match b {
+        Some(b'B') => (1, 1),
         Some(b'K') => (1 << 10, 1),
         Some(b'M') => (1 << 20, 1),
         Some(b'G') => (1 << 30, 1),
         Some(b'T') => (1 << 40, 1),
         _ => (1, 0),
-    };
-    Some(((v * mul as f64).round() as u64, n + used))
+    }
 }
 
 /// `size[(cap)]->size[(cap)]` at the start of `s` (G1 prints the capacity on both sides,
