@@ -24,6 +24,7 @@
 //! assert_eq!(batch.num_rows(), 1);
 //! ```
 
+mod builders;
 pub mod db;
 pub mod dead_letter;
 pub mod decoder;

@@ -8,11 +8,12 @@ use arrow_array::builder::{
     TimestampMicrosecondBuilder, UInt64Builder,
 };
 use arrow_array::types::ArrowPrimitiveType;
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, new_null_array};
+use arrow_array::{ArrayRef, RecordBatch, StringArray, new_null_array};
 
 use arrow_schema::DataType;
 
 use super::schema;
+use crate::builders::{take_map, take_primitive, take_str, ts_builder};
 use crate::same_value::SameValue;
 
 /// Extra `name → value` pairs of a row (the `attributes` map column); empty = null.
@@ -113,10 +114,6 @@ pub struct DbEventRow<'a> {
     pub attributes: Attributes<'a>,
 }
 
-fn ts_builder() -> TimestampMicrosecondBuilder {
-    TimestampMicrosecondBuilder::new().with_timezone("UTC")
-}
-
 fn map_builder() -> MapBuilder<StringBuilder, StringBuilder> {
     MapBuilder::new(None, StringBuilder::new(), StringBuilder::new())
 }
@@ -131,27 +128,6 @@ fn append_map(b: &mut MapBuilder<StringBuilder, StringBuilder>, kv: &Attributes<
         b.values().append_value(v);
     }
     b.append(true).expect("keys and values in step");
-}
-
-/// `b`'s array, leaving `b` empty with room for as many values.
-fn take_primitive<T: ArrowPrimitiveType>(b: &mut PrimitiveBuilder<T>) -> ArrayRef {
-    let array = b.finish();
-    *b = PrimitiveBuilder::with_capacity(array.len()).with_data_type(array.data_type().clone());
-    Arc::new(array)
-}
-
-/// `b`'s array, leaving `b` empty with room for as many strings and bytes.
-fn take_str(b: &mut StringBuilder) -> ArrayRef {
-    let fresh = StringBuilder::with_capacity(b.len(), b.values_slice().len());
-    Arc::new(std::mem::replace(b, fresh).finish())
-}
-
-/// `b`'s array, leaving `b` empty with room for as many rows, keys and values.
-fn take_map(b: &mut MapBuilder<StringBuilder, StringBuilder>) -> ArrayRef {
-    let keys = StringBuilder::with_capacity(b.keys().len(), b.keys().values_slice().len());
-    let values = StringBuilder::with_capacity(b.values().len(), b.values().values_slice().len());
-    let fresh = MapBuilder::with_capacity(None, keys, values, b.len());
-    Arc::new(std::mem::replace(b, fresh).finish())
 }
 
 /// A builder that can append a run of nulls.

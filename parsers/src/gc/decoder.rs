@@ -16,6 +16,7 @@ use super::unified::{
     Area, Message, Region, parse_decorations_in, parse_message, parse_message_str,
 };
 use super::{CpuTimes, GcEvent, Transition, frame, is_unified_line, parse_legacy};
+use crate::builders::ts_builder;
 use crate::decoder::{Decoder, RecordMeta, SourceContext};
 use crate::error::{ErrorKind, ParseError};
 use crate::event::EventKind;
@@ -157,10 +158,6 @@ pub struct GcDecoder {
     sys: Col<Float64Type>,
     real: Col<Float64Type>,
     message: StringBuilder,
-}
-
-fn ts_builder() -> TimestampMicrosecondBuilder {
-    TimestampMicrosecondBuilder::new().with_timezone("UTC")
 }
 
 /// True when `inner` is a slice of `outer` (event fields borrowed from the record; a field

@@ -7,15 +7,15 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBufferBuilder, Float64Builder, PrimitiveBuilder, StringBuilder,
-    TimestampMicrosecondBuilder, UInt64Builder,
+    BooleanBufferBuilder, Float64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder,
 };
-use arrow_array::{ArrayRef, ArrowPrimitiveType, BinaryArray, MapArray, RecordBatch};
+use arrow_array::{ArrayRef, BinaryArray, MapArray, RecordBatch};
 use arrow_array::{StringArray, StructArray};
 use arrow_buffer::{NullBuffer, OffsetBuffer};
 use arrow_schema::DataType;
 
 use super::Clock;
+use crate::builders::{take_primitive, take_str, ts_builder};
 use crate::same_value::SameValue;
 use crate::schema;
 
@@ -78,18 +78,6 @@ pub(crate) struct Columns {
     /// `message_raw` is null but for messages that are not UTF-8: (row, end in `raw_bytes`).
     raw_rows: Vec<(usize, usize)>,
     raw_bytes: Vec<u8>,
-}
-
-fn ts_builder() -> TimestampMicrosecondBuilder {
-    TimestampMicrosecondBuilder::new().with_timezone("UTC")
-}
-
-/// The builder's array; the builder is left with room for `rows` rows and as many bytes.
-fn str_take(b: &mut StringBuilder, rows: usize) -> ArrayRef {
-    let bytes = b.values_slice().len();
-    let a = b.finish();
-    *b = StringBuilder::with_capacity(rows, bytes);
-    Arc::new(a)
 }
 
 /// `message_raw`: the bytes of the rows in `raw_rows`, null elsewhere.
@@ -162,18 +150,6 @@ fn facts_take(facts: &mut Vec<Facts>) -> ArrayRef {
         Some(NullBuffer::new(valid.finish())),
         sorted,
     ))
-}
-
-fn prim_take<T: ArrowPrimitiveType>(b: &mut PrimitiveBuilder<T>, rows: usize) -> ArrayRef {
-    let a = b.finish();
-    *b = PrimitiveBuilder::with_capacity(rows);
-    Arc::new(a)
-}
-
-fn ts_take(b: &mut TimestampMicrosecondBuilder, rows: usize) -> ArrayRef {
-    let a = b.finish();
-    *b = TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC");
-    Arc::new(a)
 }
 
 impl Columns {
@@ -254,25 +230,25 @@ impl Columns {
         // this one needed instead of growing every buffer again by doubling (and copying).
         let n = self.len();
         let cols: Vec<ArrayRef> = vec![
-            ts_take(&mut self.ts, n),
+            take_primitive(&mut self.ts),
             self.host.take(),
             // One source per decoder: no per-row work at all.
             Arc::new(StringArray::new_repeated(&self.source, n)),
-            ts_take(&mut self.ingest_ts, n),
-            prim_take(&mut self.offset, n),
+            take_primitive(&mut self.ingest_ts),
+            take_primitive(&mut self.offset),
             self.clock.take(),
-            prim_take(&mut self.uptime, n),
+            take_primitive(&mut self.uptime),
             self.boot_id.take(),
-            prim_take(&mut self.seq, n),
-            str_take(&mut self.facility, n),
-            str_take(&mut self.level, n),
-            str_take(&mut self.caller, n),
-            str_take(&mut self.subsystem, n),
-            str_take(&mut self.device, n),
-            str_take(&mut self.class, n),
-            str_take(&mut self.severity, n),
+            take_primitive(&mut self.seq),
+            take_str(&mut self.facility),
+            take_str(&mut self.level),
+            take_str(&mut self.caller),
+            take_str(&mut self.subsystem),
+            take_str(&mut self.device),
+            take_str(&mut self.class),
+            take_str(&mut self.severity),
             facts_take(&mut self.facts),
-            str_take(&mut self.message, n),
+            take_str(&mut self.message),
             raw_take(&mut self.raw_rows, &mut self.raw_bytes, n),
         ];
         self.rows = 0;

@@ -2,15 +2,14 @@
 //! borrowed [`Event`] and pushes it here.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use arrow_array::builder::{
-    ArrayBuilder, MapBuilder, PrimitiveBuilder, StringBuilder, TimestampMicrosecondBuilder,
-    UInt32Builder, UInt64Builder,
+    ArrayBuilder, MapBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder,
+    UInt64Builder,
 };
-use arrow_array::cast::AsArray;
-use arrow_array::types::ArrowPrimitiveType;
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, RecordBatch};
+
+use crate::builders::{take_map, take_primitive, take_str, ts_builder};
 
 use super::fields::{Clock, Event, guid};
 use super::schema::windows_events;
@@ -52,48 +51,11 @@ pub(crate) struct Columns {
     evtx_record_id: UInt64Builder,
 }
 
-fn ts_builder() -> TimestampMicrosecondBuilder {
-    TimestampMicrosecondBuilder::new().with_timezone("UTC")
-}
-
 fn opt_guid(b: &mut StringBuilder, v: &Option<Cow<'_, str>>) {
     match v {
         Some(s) => b.append_value(guid(Cow::Borrowed(s.as_ref()))),
         None => b.append_null(),
     }
-}
-
-/// The builders' arrays, each builder left with room for as many rows (and string bytes)
-/// as it just gave: the next batch fills them without growing them again from empty,
-/// which copied every buffer about a dozen times per batch.
-fn take_str(b: &mut StringBuilder) -> ArrayRef {
-    let a = b.finish();
-    *b = StringBuilder::with_capacity(a.len(), a.value_data().len());
-    Arc::new(a)
-}
-
-fn take_prim<T: ArrowPrimitiveType>(b: &mut PrimitiveBuilder<T>) -> ArrayRef {
-    let a = b.finish();
-    *b = PrimitiveBuilder::with_capacity(a.len());
-    Arc::new(a)
-}
-
-fn take_ts(b: &mut TimestampMicrosecondBuilder) -> ArrayRef {
-    let a = b.finish();
-    *b = TimestampMicrosecondBuilder::with_capacity(a.len()).with_timezone("UTC");
-    Arc::new(a)
-}
-
-fn take_map(b: &mut MapBuilder<StringBuilder, StringBuilder>) -> ArrayRef {
-    let a = b.finish();
-    let (k, v) = (a.keys().as_string::<i32>(), a.values().as_string::<i32>());
-    *b = MapBuilder::with_capacity(
-        None,
-        StringBuilder::with_capacity(k.len(), k.value_data().len()),
-        StringBuilder::with_capacity(v.len(), v.value_data().len()),
-        a.len(),
-    );
-    Arc::new(a)
 }
 
 impl Columns {
@@ -198,36 +160,36 @@ impl Columns {
             return None;
         }
         let cols: Vec<ArrayRef> = vec![
-            take_ts(&mut self.ts),
+            take_primitive(&mut self.ts),
             take_str(&mut self.host),
             take_str(&mut self.source_col),
-            take_ts(&mut self.ingest_ts),
-            take_prim(&mut self.offset),
+            take_primitive(&mut self.ingest_ts),
+            take_primitive(&mut self.offset),
             take_str(&mut self.clock),
             take_str(&mut self.format_col),
             take_str(&mut self.computer),
             take_str(&mut self.channel),
             take_str(&mut self.provider),
             take_str(&mut self.provider_guid),
-            take_prim(&mut self.event_id),
-            take_prim(&mut self.qualifiers),
-            take_prim(&mut self.version),
-            take_prim(&mut self.level),
-            take_prim(&mut self.task),
-            take_prim(&mut self.opcode),
-            take_prim(&mut self.keywords),
+            take_primitive(&mut self.event_id),
+            take_primitive(&mut self.qualifiers),
+            take_primitive(&mut self.version),
+            take_primitive(&mut self.level),
+            take_primitive(&mut self.task),
+            take_primitive(&mut self.opcode),
+            take_primitive(&mut self.keywords),
             take_str(&mut self.outcome),
-            take_prim(&mut self.record_id),
-            take_prim(&mut self.process_id),
-            take_prim(&mut self.thread_id),
+            take_primitive(&mut self.record_id),
+            take_primitive(&mut self.process_id),
+            take_primitive(&mut self.thread_id),
             take_str(&mut self.user_sid),
             take_str(&mut self.activity_id),
             take_str(&mut self.related_activity_id),
             take_str(&mut self.user_data_name),
             take_map(&mut self.data),
             take_str(&mut self.message),
-            take_ts(&mut self.written_ts),
-            take_prim(&mut self.evtx_record_id),
+            take_primitive(&mut self.written_ts),
+            take_primitive(&mut self.evtx_record_id),
         ];
         Some(
             RecordBatch::try_new(windows_events(), cols)
