@@ -466,14 +466,19 @@ fn sizes_and_durations() {
 }
 
 fn decode_all(input: &str, boot: Option<i64>) -> arrow_array::RecordBatch {
-    use crate::decoder::{Decoder, RecordMeta, SourceContext};
+    use crate::decoder::SourceContext;
     let ctx = SourceContext {
         host: "h".into(),
         source: "app-gc".into(),
         boot_time_us: boot,
         ..Default::default()
     };
-    let mut dec = GcDecoder::new(ctx);
+    decode_with(&mut GcDecoder::new(ctx), input)
+}
+
+/// Every record of `input` through `dec` (offsets from 0, ingest time 7), as one batch.
+fn decode_with(dec: &mut GcDecoder, input: &str) -> arrow_array::RecordBatch {
+    use crate::decoder::{Decoder, RecordMeta};
     let b = input.as_bytes();
     let mut at = 0;
     while at < b.len() {
@@ -852,7 +857,7 @@ Terminating due to java.lang.OutOfMemoryError: Metaspace
 
 #[test]
 fn a_rotated_files_decoder_continues_from_the_previous_file() {
-    use crate::decoder::{Decoder, RecordMeta, SourceContext};
+    use crate::decoder::{Decoder, SourceContext};
     // sample-logs/gc/g1-heap-exhausted.log cut after GC(5)'s pause line: the second part
     // has no `Using G1` and no `Heap Region Size`, as a JVM's rotated-in file.
     let cut = G1_EXHAUSTED
@@ -860,31 +865,17 @@ fn a_rotated_files_decoder_continues_from_the_previous_file() {
         .unwrap();
     let cut = cut + G1_EXHAUSTED[cut..].find('\n').unwrap() + 1;
     let (first, second) = G1_EXHAUSTED.split_at(cut);
-    let feed = |dec: &mut GcDecoder, text: &str| {
-        let b = text.as_bytes();
-        let mut at = 0;
-        while at < b.len() {
-            let n = dec.frame(&b[at..], true).unwrap();
-            let meta = RecordMeta {
-                offset: at as u64,
-                ingest_ts_us: 7,
-            };
-            dec.decode(&b[at..at + n], &meta).unwrap();
-            at += n;
-        }
-        dec.finish().unwrap()
-    };
     let ctx = SourceContext::default();
     let mut old = GcDecoder::new(ctx.clone());
-    let _ = feed(&mut old, first);
+    let _ = decode_with(&mut old, first);
     let mut alone = GcDecoder::new(ctx.clone());
-    let b = feed(&mut alone, second);
+    let b = decode_with(&mut alone, second);
     let r = row_of(&b, 6, "young");
     assert_eq!(col_str(&b, "collector", r), Some("G1")); // from its cause
     assert_eq!(col_u64(&b, "young_before_bytes", r), None); // region size unknown
     let mut next = GcDecoder::new(ctx);
     next.resume(old.carry_over().unwrap());
-    let b = feed(&mut next, second);
+    let b = decode_with(&mut next, second);
     let r = row_of(&b, 6, "young");
     // As in allocated_and_promoted_from_g1_regions: 15M allocated, 15M promoted.
     assert_eq!(col_u64(&b, "young_before_bytes", r), Some(18 * M));
