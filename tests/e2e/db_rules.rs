@@ -128,15 +128,16 @@ pub(crate) fn db_pack_on_a_followed_postgres_log(dir: &Path, log: &Path, importe
         "SELECT count(*) FROM slow_queries WHERE source = 'stderr' \
          AND (command IS NULL OR command NOT IN ('parse', 'bind', 'plan'))",
     );
-    // One alert per window (minute) and group holding such events.
+    // One firing per group and run of consecutive minutes holding such events (an alert
+    // that fires in one minute stays firing through the next if it has such events too).
     let windows = |events: &str, group: &str| {
-        sql_num(
+        expected_firings(&sql(
             imported,
             &format!(
-                "SELECT count(*) FROM (SELECT DISTINCT {group}, date_trunc('minute', ts) \
-                 FROM db_events WHERE source = 'stderr' AND event IN ({events}))"
+                "SELECT {group}, CAST(date_trunc('minute', ts) AS BIGINT) / 60000000 \
+                 FROM db_events WHERE source = 'stderr' AND event IN ({events})"
             ),
-        ) as usize
+        ))
     };
     let lock_windows = windows("'lock_wait'", "database");
     let error_windows = windows("'deadlock', 'fatal', 'panic'", "event");

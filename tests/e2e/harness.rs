@@ -103,6 +103,22 @@ pub fn firings(log: &Path, rule: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Firing transitions expected of a tumbling one-minute rule that alerts on any event:
+/// `rows` are (group values..., minute number); per group, a new firing at each minute
+/// whose previous minute had none (an alert stays firing across consecutive minutes).
+pub fn expected_firings(rows: &[Vec<String>]) -> usize {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut minutes: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+    for r in rows {
+        let (group, minute) = (r[..r.len() - 1].join("|"), r[r.len() - 1].parse().unwrap());
+        minutes.entry(group).or_default().insert(minute);
+    }
+    minutes
+        .values()
+        .map(|m| m.iter().filter(|t| !m.contains(&(**t - 1))).count())
+        .sum()
+}
+
 /// The sum of every series of `family` in an OpenMetrics text (`family{...} v` and
 /// `family v` lines).
 pub fn series_sum(metrics: &str, family: &str) -> f64 {

@@ -2,24 +2,9 @@
 //! samples, read in place): its service, new-service and disk alerts fire once per run of
 //! consecutive minutes that hold such records, as SQL over the stored rows computes it.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::harness::*;
-
-/// Firing transitions expected of a tumbling one-minute count > 0 rule: per group, the
-/// minutes with a record, a new firing at each minute whose predecessor had none.
-fn expected_firings(rows: &[Vec<String>]) -> usize {
-    let mut minutes: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
-    for r in rows {
-        let (group, minute) = (r[..r.len() - 1].join("|"), r[r.len() - 1].parse().unwrap());
-        minutes.entry(group).or_default().insert(minute);
-    }
-    minutes
-        .values()
-        .map(|m| m.iter().filter(|t| !m.contains(&(**t - 1))).count())
-        .sum()
-}
 
 #[test]
 fn windows_pack_on_a_real_system_log() {
