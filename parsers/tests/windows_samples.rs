@@ -8,6 +8,7 @@ mod windows_common;
 use std::collections::BTreeMap;
 
 use evtx::err::EvtxError;
+use serversage_parsers::ParseError;
 use windows_common::*;
 
 /// Our row for reference record `e`, compared field by field; `Err` says what differs.
@@ -651,4 +652,33 @@ fn both_xml_readers_agree_on_every_rendered_sample_record() {
         }
     }
     assert!(n > 18_000, "{n}");
+}
+
+#[test]
+fn template_replay_reads_every_sample_record_as_its_xml_rendering_does() {
+    use serversage_parsers::windows::EvtxDecoder;
+    let (mut replayed, mut total) = (0, 0);
+    for path in evtx_files() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&path).unwrap();
+        let mut fast = EvtxDecoder::new(ctx());
+        let (rows, errs) = decode_with(&mut fast, &bytes);
+        let (want_rows, want_errs) = decode_with(&mut EvtxDecoder::new(ctx()).xml_only(), &bytes);
+        assert_eq!(rows.len(), want_rows.len(), "{name}");
+        for (got, want) in rows.iter().zip(&want_rows) {
+            assert_eq!(got, want, "{name}: record {:?}", want.evtx_record_id);
+        }
+        let describe = |e: &[(u64, ParseError)]| -> Vec<String> {
+            e.iter().map(|(o, e)| format!("{o}: {e}")).collect()
+        };
+        assert_eq!(describe(&errs), describe(&want_errs), "{name}");
+        replayed += fast.replayed();
+        total += rows.len() as u64;
+    }
+    // Replay must be the usual path, not a rarely taken one.
+    eprintln!("{replayed} of {total} records replayed");
+    assert!(
+        replayed * 10 > total * 9,
+        "{replayed} of {total} records replayed"
+    );
 }

@@ -47,6 +47,7 @@ mod framing;
 mod json;
 pub mod nxlog;
 pub mod schema;
+mod template;
 mod winlogbeat;
 mod xml;
 

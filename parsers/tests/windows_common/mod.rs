@@ -13,7 +13,7 @@ use arrow_array::{Array, MapArray, RecordBatch};
 use evtx::EvtxParser;
 use evtx::err::EvtxError;
 use serde_json::Value;
-use serversage_parsers::decoder::for_format;
+use serversage_parsers::decoder::{Decoder, for_format};
 use serversage_parsers::{ParseError, RecordMeta, SourceContext};
 
 /// A directory of ../shared/samples.
@@ -78,7 +78,14 @@ pub struct Row {
 
 /// Decodes `input` (fed at once), returning rows and `(offset, error)` dead letters.
 pub fn decode(format: &str, c: &SourceContext, input: &[u8]) -> (Vec<Row>, Vec<(u64, ParseError)>) {
-    let mut dec = for_format(format, c).unwrap();
+    decode_with(&mut *for_format(format, c).unwrap(), input)
+}
+
+/// [`decode`] with a given decoder.
+pub fn decode_with<D: Decoder + ?Sized>(
+    dec: &mut D,
+    input: &[u8],
+) -> (Vec<Row>, Vec<(u64, ParseError)>) {
     let mut pos = 0;
     let mut errs = Vec::new();
     let mut out = Vec::new();

@@ -27,7 +27,7 @@ mod walk;
 use crate::windows::framing::{self, with_line_end};
 use memchr::{memchr, memmem};
 
-pub(crate) use walk::{Scratch, recycle};
+pub(crate) use walk::{Attrs, Scratch, Walk, recycle};
 
 use crate::error::ParseError;
 use crate::windows::fields::Event;

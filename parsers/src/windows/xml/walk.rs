@@ -7,7 +7,7 @@ use crate::error::{ErrorKind, ParseError};
 use crate::windows::fields::{Clock, Event, Outcome, parse_system_time, parse_u32, parse_uint};
 
 /// An element's attributes as `(local name, unescaped value)`.
-pub(super) type Attrs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+pub(crate) type Attrs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 
 /// Section of the event an element is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +162,7 @@ struct Level<'a> {
 }
 
 /// Parser state over one `<Event>` element.
-pub(super) struct Walk<'a> {
+pub(crate) struct Walk<'a> {
     len: usize,
     pub ev: Event<'a>,
     section: Section,
