@@ -54,6 +54,9 @@ enum Op {
         attrs: (u32, u32),
         dependency: Option<u16>,
         skip: u32,
+        /// The substitution that is the element's whole content, if one is: where an array
+        /// value repeats the element.
+        sole: Option<u16>,
     },
     Text(Piece),
     Close,
@@ -144,10 +147,15 @@ pub(crate) fn compile(data: &[u8], def: u32) -> Option<Plan> {
     let mut seen_root = false;
     let close = |p: &mut Plan, open: &mut Vec<usize>| -> Option<()> {
         let at = open.pop()?;
+        let content = match p.ops[at + 1..] {
+            [Op::Text(Piece::Sub(n))] => Some(n),
+            _ => None,
+        };
         p.ops.push(Op::Close);
         let next = p.ops.len() as u32;
-        if let Op::Open { skip, .. } = &mut p.ops[at] {
+        if let Op::Open { skip, sole, .. } = &mut p.ops[at] {
             *skip = next;
+            *sole = content;
         }
         Some(())
     };
@@ -172,6 +180,7 @@ pub(crate) fn compile(data: &[u8], def: u32) -> Option<Plan> {
                     attrs: (at, at),
                     dependency: (dependency != 0xffff).then_some(dependency),
                     skip: 0,
+                    sole: None,
                 });
                 open.push(p.ops.len() - 1);
                 starting = true;
@@ -257,7 +266,22 @@ fn span((s, e): (u32, u32)) -> std::ops::Range<usize> {
 /// them back: C0 controls but tab, LF and CR, lone surrogates, U+FFFE and U+FFFF become `_`.
 fn push_utf16(out: &mut String, units: &[u8]) {
     let mut rest = units;
-    // Most values are printable ASCII: a byte per unit, no decoding.
+    // Most values are printable ASCII: a byte per unit, no decoding; eight units a test, as
+    // the 16-bit lanes of a u128: all below 0x80 (no bit of 0xff80 set), and all at least
+    // 0x20 (then `v + 0x7fe0` sets the lane's top bit, with no carry out of it).
+    const LANES: u128 = 0x0001_0001_0001_0001_0001_0001_0001_0001;
+    while let Some((head, tail)) = rest.split_first_chunk::<16>() {
+        let w = u128::from_le_bytes(*head);
+        if w & (LANES * 0xff80) != 0 || (w + LANES * 0x7fe0) & (LANES * 0x8000) != LANES * 0x8000 {
+            break;
+        }
+        let mut ascii = [0u8; 8];
+        for (k, b) in ascii.iter_mut().enumerate() {
+            *b = head[2 * k];
+        }
+        push_ascii(out, &ascii);
+        rest = tail;
+    }
     while let [lo, 0, tail @ ..] = rest
         && (0x20..0x80).contains(lo)
     {
@@ -279,6 +303,25 @@ fn push_utf16(out: &mut String, units: &[u8]) {
     }
 }
 
+/// Appends an ANSI string as the crate decodes it (NUL bytes dropped, Windows-1252: the
+/// code page of the default `ParserSettings` the decoder uses) and escapes it for XML (C0
+/// controls but tab, LF and CR as `_`).
+fn push_ansi(out: &mut String, b: &[u8]) {
+    let kept: Cow<'_, [u8]> = if b.contains(&0) {
+        Cow::Owned(b.iter().copied().filter(|&c| c != 0).collect())
+    } else {
+        Cow::Borrowed(b)
+    };
+    let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&kept);
+    out.extend(text.chars().map(|c| {
+        if c < ' ' && !matches!(c, '\t' | '\n' | '\r') {
+            '_'
+        } else {
+            c
+        }
+    }));
+}
+
 /// The units of `bytes` before the first NUL unit (a sized string value ends there).
 fn until_nul(bytes: &[u8]) -> &[u8] {
     let n = bytes
@@ -292,6 +335,7 @@ fn until_nul(bytes: &[u8]) -> &[u8] {
 mod ty {
     pub const NULL: u8 = 0x00;
     pub const STRING: u8 = 0x01;
+    pub const ANSI_STRING: u8 = 0x02;
     pub const INT8: u8 = 0x03;
     pub const UINT8: u8 = 0x04;
     pub const INT16: u8 = 0x05;
@@ -309,20 +353,25 @@ mod ty {
     pub const HEX_INT32: u8 = 0x14;
     pub const HEX_INT64: u8 = 0x15;
     pub const BIN_XML: u8 = 0x21;
+    pub const STRING_ARRAY: u8 = 0x81;
 }
 
 fn le<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
     b.try_into().ok()
 }
 
+/// Appends ASCII `bytes` (built in a stack buffer: one capacity check, not one per byte).
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    out.push_str(std::str::from_utf8(bytes).expect("ASCII"));
+}
+
 fn push_hex(out: &mut String, v: u64) {
-    out.push_str("0x");
-    let digits = (64 - v.leading_zeros()).div_ceil(4).max(1);
-    for i in (0..digits).rev() {
-        out.push(char::from(
-            b"0123456789abcdef"[(v >> (4 * i)) as usize & 15],
-        ));
+    let mut buf = *b"0x0000000000000000";
+    let digits = (64 - v.leading_zeros()).div_ceil(4).max(1) as usize;
+    for i in 0..digits {
+        buf[1 + digits - i] = b"0123456789abcdef"[(v >> (4 * i)) as usize & 15];
     }
+    push_ascii(out, &buf[..2 + digits]);
 }
 
 fn push_int(out: &mut String, v: impl itoa::Integer) {
@@ -335,6 +384,7 @@ fn render(out: &mut String, t: u8, b: &[u8]) -> Option<()> {
     match t {
         ty::NULL => {}
         ty::STRING => push_utf16(out, until_nul(b)),
+        ty::ANSI_STRING => push_ansi(out, b),
         ty::INT8 => push_int(out, i8::from_le_bytes(le(b)?)),
         ty::UINT8 => push_int(out, u8::from_le_bytes(le(b)?)),
         ty::INT16 => push_int(out, i16::from_le_bytes(le(b)?)),
@@ -349,23 +399,29 @@ fn render(out: &mut String, t: u8, b: &[u8]) -> Option<()> {
             raw => push_int(out, raw),
         },
         ty::BINARY => {
-            for x in b {
-                out.push(char::from(b"0123456789ABCDEF"[usize::from(x >> 4)]));
-                out.push(char::from(b"0123456789ABCDEF"[usize::from(x & 15)]));
+            for chunk in b.chunks(32) {
+                let mut buf = [0u8; 64];
+                for (k, x) in chunk.iter().enumerate() {
+                    buf[2 * k] = b"0123456789ABCDEF"[usize::from(x >> 4)];
+                    buf[2 * k + 1] = b"0123456789ABCDEF"[usize::from(x & 15)];
+                }
+                push_ascii(out, &buf[..2 * chunk.len()]);
             }
         }
         ty::GUID => {
             let g: [u8; 16] = le(b)?;
             const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
-            out.push('{');
+            let mut buf = *b"{00000000-0000-0000-0000-000000000000}";
+            let mut n = 1;
             for (i, &k) in ORDER.iter().enumerate() {
                 if matches!(i, 4 | 6 | 8 | 10) {
-                    out.push('-');
+                    n += 1;
                 }
-                out.push(char::from(b"0123456789abcdef"[usize::from(g[k] >> 4)]));
-                out.push(char::from(b"0123456789abcdef"[usize::from(g[k] & 15)]));
+                buf[n] = b"0123456789abcdef"[usize::from(g[k] >> 4)];
+                buf[n + 1] = b"0123456789abcdef"[usize::from(g[k] & 15)];
+                n += 2;
             }
-            out.push('}');
+            push_ascii(out, &buf);
         }
         ty::SIZE_T if b.len() == 4 => push_hex(out, u64::from(u32::from_le_bytes(le(b)?))),
         ty::SIZE_T => push_hex(out, u64::from_le_bytes(le(b)?)),
@@ -419,7 +475,7 @@ fn push_filetime(out: &mut String, ft: u64) {
             v /= 10;
         }
     }
-    out.push_str(std::str::from_utf8(&buf).expect("ASCII digits"));
+    push_ascii(out, &buf);
 }
 
 /// A SID in `S-R-A-S1-…-Sn` form (revision, 48-bit big-endian authority, then the
@@ -446,8 +502,14 @@ const MAX_NESTING: usize = 8;
 /// [`Templates::text`], or a nested instance (the index of its frame).
 #[derive(Debug, Clone, Copy)]
 enum Value {
-    Text { ty: u8, start: u32, end: u32 },
+    Text {
+        ty: u8,
+        start: u32,
+        end: u32,
+    },
     Nested(u32),
+    /// A string array: a span of [`Templates::items`], each item's text span.
+    Array(u32, u32),
 }
 
 /// One template instance of the record: its definition and its values (a span of
@@ -469,6 +531,8 @@ pub(crate) struct Templates {
     values: Vec<Value>,
     /// The record's instances, the outer one first.
     frames: Vec<Frame>,
+    /// The items of the record's string arrays: spans of `text`.
+    items: Vec<(u32, u32)>,
     /// Records replayed so far.
     pub(crate) replayed: std::cell::Cell<u64>,
 }
@@ -491,6 +555,7 @@ impl Templates {
         self.text.clear();
         self.values.clear();
         self.frames.clear();
+        self.items.clear();
         self.instance(data, at, len, 0)?;
         let this: &'s Self = self;
         let (mut w, mut attrs): (Walk<'s>, Attrs<'s>) = Walk::from_scratch(len, scratch);
@@ -543,6 +608,8 @@ impl Templates {
             let b = r.data.get(pos..pos + size)?;
             let v = if d[2] == ty::BIN_XML && size > 0 {
                 Value::Nested(self.instance(data, pos, size, nesting + 1)? as u32)
+            } else if d[2] == ty::STRING_ARRAY {
+                self.array(b)?
             } else {
                 let start = self.text.len() as u32;
                 render(&mut self.text, d[2], b)?;
@@ -559,6 +626,21 @@ impl Templates {
         (pos == end || r.data.get(pos) == Some(&0x00)).then_some(frame)
     }
 
+    /// A string array: NUL-terminated strings back to back (`None` when the last is not
+    /// terminated, which the crate reads past the value).
+    fn array(&mut self, b: &[u8]) -> Option<Value> {
+        let first = self.items.len() as u32;
+        let mut rest = b;
+        while !rest.is_empty() {
+            let n = rest.chunks_exact(2).position(|u| u == [0, 0])?;
+            let start = self.text.len() as u32;
+            push_utf16(&mut self.text, &rest[..2 * n]);
+            self.items.push((start, self.text.len() as u32));
+            rest = &rest[2 * n + 2..];
+        }
+        Some(Value::Array(first, self.items.len() as u32))
+    }
+
     fn plan(&self, def: u32) -> Option<&Option<Plan>> {
         self.plans.iter().find(|(d, _)| *d == def).map(|(_, p)| p)
     }
@@ -569,17 +651,31 @@ impl Templates {
         (i < frame.values.1 as usize).then(|| self.values[i])
     }
 
-    /// The text of a piece outside element content; `None` for a nested instance there
-    /// (the crate does not render one in an attribute).
+    /// The text of a piece; `None` for a nested instance (spliced, never text) and for an
+    /// array of several items (which repeats its element: [`Op::Open`]'s `sole`).
     fn piece<'s>(&'s self, plan: &'s Plan, frame: Frame, p: Piece) -> Option<&'s str> {
         Some(match p {
             Piece::Lit(s, e) => &plan.lits[span((s, e))],
             Piece::Sub(n) => match self.value(frame, n) {
                 Some(Value::Text { start, end, .. }) => &self.text[span((start, end))],
+                Some(Value::Array(a, b)) => match b - a {
+                    0 => "",
+                    1 => &self.text[span(self.items[a as usize])],
+                    _ => return None,
+                },
                 Some(Value::Nested(_)) => return None,
                 None => "",
             },
         })
+    }
+
+    /// The items of an array of several items that is the whole content of an element
+    /// (MS-EVEN6 3.1.4.7.5: the element is repeated, once per item).
+    fn repeats(&self, frame: Frame, sole: Option<u16>) -> Option<&[(u32, u32)]> {
+        match self.value(frame, sole?)? {
+            Value::Array(a, b) if b - a > 1 => Some(&self.items[a as usize..b as usize]),
+            _ => None,
+        }
     }
 
     /// Replays frame `f` into `w`, its root at `depth`.
@@ -602,6 +698,7 @@ impl Templates {
                     attrs: (a0, a1),
                     dependency,
                     skip,
+                    sole,
                 } => {
                     // MS-EVEN6 2.2.12: left out when its dependency is NULL (never the root).
                     let left_out = !root
@@ -630,8 +727,19 @@ impl Templates {
                         }
                         attrs.push((Cow::Borrowed(&plan.lits[span(a.name)]), value));
                     }
-                    w.open(Cow::Borrowed(&plan.lits[span(name)]), attrs, depth, 0)
-                        .ok()?;
+                    let name = Cow::Borrowed(&plan.lits[span(name)]);
+                    if let Some(items) = self.repeats(frame, sole) {
+                        for &item in items {
+                            w.open(name.clone(), attrs, depth, 0).ok()?;
+                            if w.wants_text() {
+                                w.text(Cow::Borrowed(&self.text[span(item)]));
+                            }
+                            w.close(depth);
+                        }
+                        i = skip as usize;
+                        continue;
+                    }
+                    w.open(name, attrs, depth, 0).ok()?;
                     depth += 1;
                 }
                 Op::Text(p) => {
@@ -781,14 +889,17 @@ mod tests {
             0xffff,
         ];
         for (k, r) in numbers(11).take(20_000).enumerate() {
-            let len = (r % 12) as usize;
+            let len = (r % 40) as usize;
+            // Every other case mostly printable ASCII (the eight-unit path), with a few
+            // units of the other kinds where it must stop.
+            let ascii = r % 2 == 0;
             let units: Vec<u8> = numbers(r)
                 .take(len)
                 .flat_map(|x| {
-                    let u = if x % 3 == 0 {
-                        x as u16
-                    } else {
-                        interesting[(x % 16) as usize]
+                    let u = match x % 7 {
+                        _ if ascii && x % 13 != 0 => 0x20 + (x % 0x60) as u16,
+                        0 | 1 => x as u16,
+                        _ => interesting[(x % 16) as usize],
                     };
                     u.to_le_bytes()
                 })
