@@ -7,8 +7,8 @@
 //!
 //! Each chunk is parsed on its own ([`EvtxChunkData`]). Its records are read by replaying
 //! their BinXML template instance into the XML reader's walker (`template.rs`), and those
-//! replay does not cover (string arrays, ANSI strings, records that are not one template
-//! instance, …) are rendered to XML by the crate and read by [`super::xml::parse_event`].
+//! replay does not cover (float values, records that are not one template instance, …)
+//! are rendered to XML by the crate and read by [`super::xml::parse_event`].
 //! Both give the same row (tested on every sample file and by the `evtx_template` fuzz
 //! target); replay skips the crate's XML rendering and our lexing of it, which were two
 //! thirds of the decode time.

@@ -14,14 +14,21 @@
 //! case hex for binary) and strings with the characters XML cannot hold as `_`, as the
 //! crate's escaper writes them (which the XML reader then reads back unchanged).
 //!
+//! Nested BinXML values are spliced in place: a nested template instance is replayed with
+//! its own values, a fragment of plain elements is compiled for the record. A string array
+//! that is an element's whole content repeats the element once per item, as the crate does.
+//!
 //! Anything else goes the XML way ([`Templates::event`] gives `None`): records that are not
 //! one template instance, templates with CDATA, entity or character references, processing
 //! instructions, non-string literals, names the XML reader would read differently; values
-//! that are arrays, nested BinXML, ANSI strings, floats,
-//! SYSTEMTIMEs, or whose size does not fit their type. The `template_replay_agrees` test
-//! holds both paths to the same rows over every sample file.
+//! that are floats, arrays other than string arrays or elsewhere than an element's whole
+//! content, or whose size does not fit their type. The sample test
+//! `template_replay_reads_every_sample_record_as_its_xml_rendering_does` and the
+//! `evtx_template` fuzz target hold both paths to the same rows.
 
 use std::borrow::Cow;
+
+use evtx::binxml::value_variant::SysTime;
 
 use super::fields::Event;
 use super::xml::{Attrs, Scratch, Walk};
@@ -101,7 +108,7 @@ impl Reader<'_> {
     /// the current position (the first use in the chunk). Its local part (after a first
     /// `:`, as the XML reader takes it) goes to `lits`; only names the XML reader reads as
     /// they are (ASCII letters, digits, `_`, `-`, `.`, `:`).
-    fn name(&mut self, lits: &mut String) -> Option<(u32, u32)> {
+    fn name(&mut self, lits: &mut Vec<u8>) -> Option<(u32, u32)> {
         let at = self.u32()? as usize;
         let len = usize::from(u16::from_le_bytes(
             self.data.get(at + 6..at + 8)?.try_into().ok()?,
@@ -119,7 +126,7 @@ impl Reader<'_> {
                 prefixed = true;
                 lits.truncate(start);
             } else if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':') {
-                lits.push(char::from(b));
+                lits.push(b);
             } else {
                 return None;
             }
@@ -133,12 +140,31 @@ impl Reader<'_> {
 pub(crate) fn compile(data: &[u8], def: u32) -> Option<Plan> {
     let def = def as usize;
     let size = u32::from_le_bytes(data.get(def + 20..def + 24)?.try_into().ok()?) as usize;
-    let end = (def + 24).checked_add(size)?;
+    let mut p = Plan::default();
+    compile_into(&mut p, data, def + 24, (def + 24).checked_add(size)?, true)?;
+    Some(p)
+}
+
+impl Plan {
+    fn clear(&mut self) {
+        self.ops.clear();
+        self.attrs.clear();
+        self.pieces.clear();
+        self.lits.clear();
+    }
+}
+
+/// Compiles the BinXML of `data[start..end]` into `p`: a template definition (`template`:
+/// one root, elements carry DependencyIds, substitutions) or a fragment of plain elements
+/// nested in a record's value (no DependencyIds, literal text only, several roots allowed).
+fn compile_into(p: &mut Plan, data: &[u8], start: usize, end: usize, template: bool) -> Option<()> {
     let mut r = Reader {
         data: data.get(..end)?,
-        pos: def + 24,
+        pos: start,
     };
-    let mut p = Plan::default();
+    // Names and literals as bytes (checked once, at the end).
+    let mut lits = std::mem::take(&mut p.lits).into_bytes();
+    lits.clear();
     // Indices of the `Open` ops of the open elements.
     let mut open: Vec<usize> = Vec::new();
     // The element being started: its attributes are read until its start closes.
@@ -159,18 +185,19 @@ pub(crate) fn compile(data: &[u8], def: u32) -> Option<Plan> {
         }
         Some(())
     };
-    loop {
+    while r.pos < end {
         let token = r.u8()?;
         match token {
             0x00 => break,
             0x0f => r.pos += 3,
             0x01 | 0x41 => {
-                if starting || (seen_root && open.is_empty()) || open.len() >= MAX_DEPTH {
+                let second_root = template && seen_root && open.is_empty();
+                if starting || second_root || open.len() >= MAX_DEPTH {
                     return None;
                 }
-                let dependency = r.u16()?;
+                let dependency = if template { r.u16()? } else { 0xffff };
                 let _size = r.u32()?;
-                let name = r.name(&mut p.lits)?;
+                let name = r.name(&mut lits)?;
                 if token == 0x41 {
                     let _attr_size = r.u32()?;
                 }
@@ -191,7 +218,7 @@ pub(crate) fn compile(data: &[u8], def: u32) -> Option<Plan> {
                 if !starting {
                     return None;
                 }
-                let name = r.name(&mut p.lits)?;
+                let name = r.name(&mut lits)?;
                 let at = p.pieces.len() as u32;
                 p.attrs.push(Attr {
                     name,
@@ -215,13 +242,13 @@ pub(crate) fn compile(data: &[u8], def: u32) -> Option<Plan> {
                 }
                 starting = false;
                 in_attr = false;
-                close(&mut p, &mut open)?;
+                close(p, &mut open)?;
             }
             0x04 => {
                 if starting {
                     return None;
                 }
-                close(&mut p, &mut open)?;
+                close(p, &mut open)?;
             }
             0x05 | 0x45 | 0x0d | 0x0e => {
                 let piece = if token & 0x0f == 0x05 {
@@ -232,13 +259,15 @@ pub(crate) fn compile(data: &[u8], def: u32) -> Option<Plan> {
                     let n = usize::from(r.u16()?);
                     let units = r.data.get(r.pos..r.pos + 2 * n)?;
                     r.pos += 2 * n;
-                    let start = p.lits.len() as u32;
-                    push_utf16(&mut p.lits, units);
-                    Piece::Lit(start, p.lits.len() as u32)
-                } else {
+                    let start = lits.len() as u32;
+                    push_utf16(&mut lits, units);
+                    Piece::Lit(start, lits.len() as u32)
+                } else if template {
                     let id = r.u16()?;
                     let _ty = r.u8()?;
                     Piece::Sub(id)
+                } else {
+                    return None;
                 };
                 if in_attr {
                     let a = p.attrs.last_mut()?;
@@ -255,7 +284,8 @@ pub(crate) fn compile(data: &[u8], def: u32) -> Option<Plan> {
             _ => return None,
         }
     }
-    (open.is_empty() && !starting && seen_root).then_some(p)
+    p.lits = String::from_utf8(lits).ok()?;
+    (open.is_empty() && !starting && seen_root).then_some(())
 }
 
 fn span((s, e): (u32, u32)) -> std::ops::Range<usize> {
@@ -264,7 +294,7 @@ fn span((s, e): (u32, u32)) -> std::ops::Range<usize> {
 
 /// Appends UTF-16LE `units` as the crate's XML escaper writes them and the XML reader reads
 /// them back: C0 controls but tab, LF and CR, lone surrogates, U+FFFE and U+FFFF become `_`.
-fn push_utf16(out: &mut String, units: &[u8]) {
+fn push_utf16(out: &mut Vec<u8>, units: &[u8]) {
     let mut rest = units;
     // Most values are printable ASCII: a byte per unit, no decoding; eight units a test, as
     // the 16-bit lanes of a u128: all below 0x80 (no bit of 0xff80 set), and all at least
@@ -279,13 +309,13 @@ fn push_utf16(out: &mut String, units: &[u8]) {
         for (k, b) in ascii.iter_mut().enumerate() {
             *b = head[2 * k];
         }
-        push_ascii(out, &ascii);
+        out.extend_from_slice(&ascii);
         rest = tail;
     }
     while let [lo, 0, tail @ ..] = rest
         && (0x20..0x80).contains(lo)
     {
-        out.push(char::from(*lo));
+        out.push(*lo);
         rest = tail;
     }
     if rest.is_empty() {
@@ -294,28 +324,31 @@ fn push_utf16(out: &mut String, units: &[u8]) {
     let it = rest
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]));
+    let mut utf8 = [0u8; 4];
     for c in char::decode_utf16(it) {
-        out.push(match c {
+        let c = match c {
             Ok(c) if c < ' ' && !matches!(c, '\t' | '\n' | '\r') => '_',
             Ok('\u{FFFE}' | '\u{FFFF}') | Err(_) => '_',
             Ok(c) => c,
-        });
+        };
+        out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
     }
 }
 
 /// Appends an ANSI string as the crate decodes it (NUL bytes dropped, Windows-1252: the
 /// code page of the default `ParserSettings` the decoder uses) and escapes it for XML (C0
 /// controls but tab, LF and CR as `_`).
-fn push_ansi(out: &mut String, b: &[u8]) {
+fn push_ansi(out: &mut Vec<u8>, b: &[u8]) {
     let kept: Cow<'_, [u8]> = if b.contains(&0) {
         Cow::Owned(b.iter().copied().filter(|&c| c != 0).collect())
     } else {
         Cow::Borrowed(b)
     };
     let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&kept);
-    out.extend(text.chars().map(|c| {
-        if c < ' ' && !matches!(c, '\t' | '\n' | '\r') {
-            '_'
+    // Controls are single bytes in UTF-8: bytes of other characters are all >= 0x80.
+    out.extend(text.bytes().map(|c| {
+        if c < b' ' && !matches!(c, b'\t' | b'\n' | b'\r') {
+            b'_'
         } else {
             c
         }
@@ -349,6 +382,7 @@ mod ty {
     pub const GUID: u8 = 0x0f;
     pub const SIZE_T: u8 = 0x10;
     pub const FILETIME: u8 = 0x11;
+    pub const SYSTIME: u8 = 0x12;
     pub const SID: u8 = 0x13;
     pub const HEX_INT32: u8 = 0x14;
     pub const HEX_INT64: u8 = 0x15;
@@ -361,11 +395,11 @@ fn le<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
 }
 
 /// Appends ASCII `bytes` (built in a stack buffer: one capacity check, not one per byte).
-fn push_ascii(out: &mut String, bytes: &[u8]) {
-    out.push_str(std::str::from_utf8(bytes).expect("ASCII"));
+fn push_ascii(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(bytes);
 }
 
-fn push_hex(out: &mut String, v: u64) {
+fn push_hex(out: &mut Vec<u8>, v: u64) {
     let mut buf = *b"0x0000000000000000";
     let digits = (64 - v.leading_zeros()).div_ceil(4).max(1) as usize;
     for i in 0..digits {
@@ -374,13 +408,13 @@ fn push_hex(out: &mut String, v: u64) {
     push_ascii(out, &buf[..2 + digits]);
 }
 
-fn push_int(out: &mut String, v: impl itoa::Integer) {
-    out.push_str(itoa::Buffer::new().format(v));
+fn push_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Appends the text the crate renders for a value of type `t` held in `b`, or `None` for a
 /// type or size replay leaves to the XML path.
-fn render(out: &mut String, t: u8, b: &[u8]) -> Option<()> {
+fn render(out: &mut Vec<u8>, t: u8, b: &[u8]) -> Option<()> {
     match t {
         ty::NULL => {}
         ty::STRING => push_utf16(out, until_nul(b)),
@@ -394,8 +428,8 @@ fn render(out: &mut String, t: u8, b: &[u8]) -> Option<()> {
         ty::INT64 => push_int(out, i64::from_le_bytes(le(b)?)),
         ty::UINT64 => push_int(out, u64::from_le_bytes(le(b)?)),
         ty::BOOL => match i32::from_le_bytes(le(b)?) {
-            0 => out.push_str("false"),
-            1 => out.push_str("true"),
+            0 => out.extend_from_slice(b"false"),
+            1 => out.extend_from_slice(b"true"),
             raw => push_int(out, raw),
         },
         ty::BINARY => {
@@ -428,6 +462,24 @@ fn render(out: &mut String, t: u8, b: &[u8]) -> Option<()> {
         ty::HEX_INT32 => push_hex(out, u64::from(u32::from_le_bytes(le(b)?))),
         ty::HEX_INT64 => push_hex(out, u64::from_le_bytes(le(b)?)),
         ty::FILETIME => push_filetime(out, u64::from_le_bytes(le(b)?)),
+        ty::SYSTIME => {
+            // Windows renders a SYSTEMTIME that is not valid (an unset one too) as 1601-01-01.
+            let t = SysTime::from_bytes(&le(b)?);
+            let f = if t.is_valid() {
+                [
+                    u32::from(t.year % 10_000),
+                    u32::from(t.month),
+                    u32::from(t.day),
+                    u32::from(t.hour),
+                    u32::from(t.minute),
+                    u32::from(t.second),
+                    u32::from(t.milliseconds) * 10_000,
+                ]
+            } else {
+                [1601, 1, 1, 0, 0, 0, 0]
+            };
+            push_datetime(out, f);
+        }
         ty::SID => push_sid(out, b),
         // An empty fragment renders as nothing; a non-empty one is nested XML.
         ty::BIN_XML if b.is_empty() => {}
@@ -438,7 +490,7 @@ fn render(out: &mut String, t: u8, b: &[u8]) -> Option<()> {
 
 /// A FILETIME as Windows renders it (seven fractional digits; years past 9999 keep their
 /// last four digits; past `i64::MAX`, zeros).
-fn push_filetime(out: &mut String, ft: u64) {
+fn push_filetime(out: &mut Vec<u8>, ft: u64) {
     const TICKS_PER_SEC: u64 = 10_000_000;
     const TICKS_PER_DAY: u64 = 86_400 * TICKS_PER_SEC;
     let mut f = [0u32; 7];
@@ -464,6 +516,11 @@ fn push_filetime(out: &mut String, ft: u64) {
             (ticks % TICKS_PER_SEC) as u32,
         ];
     }
+    push_datetime(out, f);
+}
+
+/// Year, month, day, hour, minute, second and 100 ns ticks as Windows renders them.
+fn push_datetime(out: &mut Vec<u8>, f: [u32; 7]) {
     let mut buf = *b"0000-00-00T00:00:00.0000000Z";
     for (field, (at, width)) in
         f.iter()
@@ -480,17 +537,17 @@ fn push_filetime(out: &mut String, ft: u64) {
 
 /// A SID in `S-R-A-S1-…-Sn` form (revision, 48-bit big-endian authority, then the
 /// little-endian sub-authorities its count gives, as many as the bytes hold).
-fn push_sid(out: &mut String, b: &[u8]) {
+fn push_sid(out: &mut Vec<u8>, b: &[u8]) {
     let &[revision, count, a0, a1, a2, a3, a4, a5, ref subs @ ..] = b else {
-        out.push_str("S-?");
+        out.extend_from_slice(b"S-?");
         return;
     };
-    out.push_str("S-");
+    out.extend_from_slice(b"S-");
     push_int(out, revision);
-    out.push('-');
+    out.push(b'-');
     push_int(out, u64::from_be_bytes([0, 0, a0, a1, a2, a3, a4, a5]));
     for s in subs.chunks_exact(4).take(usize::from(count)) {
-        out.push('-');
+        out.push(b'-');
         push_int(out, u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
     }
 }
@@ -516,8 +573,17 @@ enum Value {
 /// [`Templates::values`]).
 #[derive(Debug, Clone, Copy)]
 struct Frame {
-    def: u32,
+    plan: PlanRef,
     values: (u32, u32),
+}
+
+/// Where a frame's plan is.
+#[derive(Debug, Clone, Copy)]
+enum PlanRef {
+    /// A template's, by the chunk offset of its definition.
+    Template(u32),
+    /// A fragment of plain elements of this record: an index of [`Templates::fragments`].
+    Fragment(usize),
 }
 
 /// The compiled templates of the chunk being read, and the buffers a replay fills.
@@ -526,13 +592,19 @@ pub(crate) struct Templates {
     /// By the chunk offset of the definition; `None`: left to the XML path. A chunk holds
     /// a few dozen templates: a scan of their offsets is cheaper than hashing one.
     plans: Vec<(u32, Option<Plan>)>,
-    /// The values of the record being replayed, rendered back to back.
+    /// The values of the record being replayed, rendered back to back: as bytes while they
+    /// are written, then checked as UTF-8 once for the record (`text`).
+    buf: Vec<u8>,
     text: String,
     values: Vec<Value>,
     /// The record's instances, the outer one first.
     frames: Vec<Frame>,
     /// The items of the record's string arrays: spans of `text`.
     items: Vec<(u32, u32)>,
+    /// The record's nested fragments of plain elements, compiled (the first
+    /// `fragments_used`; the rest keep their allocations for the next record).
+    fragments: Vec<Plan>,
+    fragments_used: usize,
     /// Records replayed so far.
     pub(crate) replayed: std::cell::Cell<u64>,
 }
@@ -552,11 +624,17 @@ impl Templates {
         len: usize,
         scratch: &mut Scratch,
     ) -> Option<Event<'s>> {
-        self.text.clear();
+        // The text allocation moves between `buf` and `text`, and is kept.
+        if self.buf.capacity() < self.text.capacity() {
+            self.buf = std::mem::take(&mut self.text).into_bytes();
+        }
+        self.buf.clear();
         self.values.clear();
         self.frames.clear();
         self.items.clear();
+        self.fragments_used = 0;
         self.instance(data, at, len, 0)?;
+        self.text = String::from_utf8(std::mem::take(&mut self.buf)).ok()?;
         let this: &'s Self = self;
         let (mut w, mut attrs): (Walk<'s>, Attrs<'s>) = Walk::from_scratch(len, scratch);
         this.replay(0, 0, &mut w, &mut attrs)?;
@@ -579,6 +657,9 @@ impl Templates {
                 + match stream {
                     [0x0f, _, _, _, 0x0c, _, ..] => 5,
                     [0x0c, ..] => 1,
+                    [0x0f, _, _, _, 0x01 | 0x41, ..] | [0x01 | 0x41, ..] if nesting > 0 => {
+                        return self.fragment(data, at, end);
+                    }
                     _ => return None,
                 },
         };
@@ -600,7 +681,7 @@ impl Templates {
         self.values.resize(base + n, Value::Nested(u32::MAX));
         let frame = self.frames.len();
         self.frames.push(Frame {
-            def,
+            plan: PlanRef::Template(def),
             values: (base as u32, (base + n) as u32),
         });
         for (k, d) in descriptors.chunks_exact(4).enumerate() {
@@ -611,12 +692,12 @@ impl Templates {
             } else if d[2] == ty::STRING_ARRAY {
                 self.array(b)?
             } else {
-                let start = self.text.len() as u32;
-                render(&mut self.text, d[2], b)?;
+                let start = self.buf.len() as u32;
+                render(&mut self.buf, d[2], b)?;
                 Value::Text {
                     ty: d[2],
                     start,
-                    end: self.text.len() as u32,
+                    end: self.buf.len() as u32,
                 }
             };
             self.values[base + k] = v;
@@ -626,6 +707,24 @@ impl Templates {
         (pos == end || r.data.get(pos) == Some(&0x00)).then_some(frame)
     }
 
+    /// Compiles the fragment of plain elements `data[at..end]` into a frame without values;
+    /// its index.
+    fn fragment(&mut self, data: &[u8], at: usize, end: usize) -> Option<usize> {
+        if self.fragments_used == self.fragments.len() {
+            self.fragments.push(Plan::default());
+        }
+        let k = self.fragments_used;
+        let plan = &mut self.fragments[k];
+        plan.clear();
+        compile_into(plan, data, at, end, false)?;
+        self.fragments_used += 1;
+        self.frames.push(Frame {
+            plan: PlanRef::Fragment(k),
+            values: (0, 0),
+        });
+        Some(self.frames.len() - 1)
+    }
+
     /// A string array: NUL-terminated strings back to back (`None` when the last is not
     /// terminated, which the crate reads past the value).
     fn array(&mut self, b: &[u8]) -> Option<Value> {
@@ -633,9 +732,9 @@ impl Templates {
         let mut rest = b;
         while !rest.is_empty() {
             let n = rest.chunks_exact(2).position(|u| u == [0, 0])?;
-            let start = self.text.len() as u32;
-            push_utf16(&mut self.text, &rest[..2 * n]);
-            self.items.push((start, self.text.len() as u32));
+            let start = self.buf.len() as u32;
+            push_utf16(&mut self.buf, &rest[..2 * n]);
+            self.items.push((start, self.buf.len() as u32));
             rest = &rest[2 * n + 2..];
         }
         Some(Value::Array(first, self.items.len() as u32))
@@ -687,7 +786,10 @@ impl Templates {
         attrs: &mut Attrs<'s>,
     ) -> Option<()> {
         let frame = self.frames[f];
-        let plan = self.plan(frame.def)?.as_ref()?;
+        let plan = match frame.plan {
+            PlanRef::Template(def) => self.plan(def)?.as_ref()?,
+            PlanRef::Fragment(k) => &self.fragments[k],
+        };
         let mut i = 0usize;
         while let Some(op) = plan.ops.get(i) {
             let root = i == 0;
@@ -780,8 +882,8 @@ mod tests {
     }
 
     fn rendered(t: u8, b: &[u8]) -> Option<String> {
-        let mut s = String::new();
-        render(&mut s, t, b).map(|()| s)
+        let mut s = Vec::new();
+        render(&mut s, t, b).map(|()| String::from_utf8(s).unwrap())
     }
 
     #[test]
@@ -829,6 +931,25 @@ mod tests {
             assert_eq!(
                 rendered(ty::BINARY, &g[..(v % 17) as usize]).unwrap(),
                 crate_text(BinXmlValue::BinaryType(&g[..(v % 17) as usize]))
+            );
+        }
+        // SYSTEMTIMEs: random fields (mostly invalid) and valid ones.
+        for (k, v) in numbers(5).take(20_000).enumerate() {
+            let mut b = [0u8; 16];
+            b[..8].copy_from_slice(&v.to_le_bytes());
+            b[8..].copy_from_slice(&v.rotate_left(29).to_le_bytes());
+            if k % 2 == 0 {
+                let field = |i: usize, m: u64| ((v >> (i * 5)) % m) as u16;
+                let valid = [1601 + field(0, 9000), 1 + field(1, 12), 0, 1 + field(2, 28)];
+                let time = [field(3, 24), field(4, 60), field(5, 60), field(6, 1000)];
+                for (i, f) in valid.iter().chain(&time).enumerate() {
+                    b[2 * i..2 * i + 2].copy_from_slice(&f.to_le_bytes());
+                }
+            }
+            assert_eq!(
+                rendered(ty::SYSTIME, &b).unwrap(),
+                BinXmlValue::SysTimeType(SysTime::from_bytes(&b)).to_string(),
+                "systime {b:02x?}"
             );
         }
         // A size that does not fit the type, and types left to the XML path.
@@ -904,8 +1025,9 @@ mod tests {
                     u.to_le_bytes()
                 })
                 .collect();
-            let mut ours = String::new();
+            let mut ours = Vec::new();
             push_utf16(&mut ours, &units);
+            let ours = String::from_utf8(ours).unwrap();
             assert_eq!(
                 ours,
                 escaped_and_read_back(&units),
