@@ -260,7 +260,8 @@ fn compile_into(p: &mut Plan, data: &[u8], start: usize, end: usize, template: b
                     let units = r.data.get(r.pos..r.pos + 2 * n)?;
                     r.pos += 2 * n;
                     let start = lits.len() as u32;
-                    push_utf16(&mut lits, units);
+                    // Read as the crate reads it: up to a first NUL unit.
+                    push_utf16(&mut lits, until_nul(units));
                     Piece::Lit(start, lits.len() as u32)
                 } else if template {
                     let id = r.u16()?;
@@ -977,6 +978,49 @@ mod tests {
             "S-1-5-21-3623811015-1386138392-500"
         );
         assert_eq!(rendered(ty::SID, &[1, 2]).unwrap(), "S-?");
+    }
+
+    /// A template definition at chunk offset 0: `<Event>` holding the literal `units`.
+    fn template_with_literal(units: &[u16]) -> Vec<u8> {
+        let mut d = vec![0u8; 24];
+        d.extend_from_slice(&[0x0f, 1, 1, 0]);
+        d.push(0x01);
+        d.extend_from_slice(&0xffffu16.to_le_bytes());
+        d.extend_from_slice(&0u32.to_le_bytes());
+        // The name is stored inline: its offset is where it starts.
+        let at = d.len() as u32 + 4;
+        d.extend_from_slice(&at.to_le_bytes());
+        d.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        d.extend_from_slice(&5u16.to_le_bytes());
+        d.extend(b"Event".iter().flat_map(|&c| [c, 0]));
+        d.extend_from_slice(&[0, 0]);
+        d.extend_from_slice(&[0x02, 0x05, 0x01]);
+        d.extend_from_slice(&(units.len() as u16).to_le_bytes());
+        d.extend(units.iter().flat_map(|u| u.to_le_bytes()));
+        d.extend_from_slice(&[0x04, 0x00]);
+        let size = (d.len() - 24) as u32;
+        d[20..24].copy_from_slice(&size.to_le_bytes());
+        d
+    }
+
+    #[test]
+    fn literals_end_at_a_nul_as_the_crate_reads_them() {
+        // Found by the evtx_template fuzz target: the crate reads a literal up to its first
+        // NUL unit (a NUL inside a value is written as `_`).
+        let units: Vec<u16> = "Home\0Dir".encode_utf16().collect();
+        let plan = compile(&template_with_literal(&units), 0).unwrap();
+        let texts: Vec<&str> = plan
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Text(Piece::Lit(s, e)) => Some(&plan.lits[span((*s, *e))]),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts, ["Home"]);
+        let units: Vec<u16> = "a\u{1}b".encode_utf16().collect();
+        let plan = compile(&template_with_literal(&units), 0).unwrap();
+        assert!(plan.lits.ends_with("a_b"), "{:?}", plan.lits);
     }
 
     /// What the crate's XML escaper writes for `units`, read back as the XML reader reads it.
