@@ -481,7 +481,9 @@ fn render(out: &mut Vec<u8>, t: u8, b: &[u8]) -> Option<()> {
             };
             push_datetime(out, f);
         }
-        ty::SID => push_sid(out, b),
+        // The crate reads a SID's own length (8 bytes and 4 per sub-authority), whatever the
+        // value's size says: only a SID that fits its value exactly is replayed.
+        ty::SID if b.len() >= 8 && b.len() == 8 + 4 * usize::from(b[1]) => push_sid(out, b),
         // An empty fragment renders as nothing; a non-empty one is nested XML.
         ty::BIN_XML if b.is_empty() => {}
         _ => return None,
@@ -537,17 +539,16 @@ fn push_datetime(out: &mut Vec<u8>, f: [u32; 7]) {
 }
 
 /// A SID in `S-R-A-S1-…-Sn` form (revision, 48-bit big-endian authority, then the
-/// little-endian sub-authorities its count gives, as many as the bytes hold).
+/// little-endian sub-authorities), from its bytes (at least 8).
 fn push_sid(out: &mut Vec<u8>, b: &[u8]) {
-    let &[revision, count, a0, a1, a2, a3, a4, a5, ref subs @ ..] = b else {
-        out.extend_from_slice(b"S-?");
-        return;
-    };
     out.extend_from_slice(b"S-");
-    push_int(out, revision);
+    push_int(out, b[0]);
     out.push(b'-');
-    push_int(out, u64::from_be_bytes([0, 0, a0, a1, a2, a3, a4, a5]));
-    for s in subs.chunks_exact(4).take(usize::from(count)) {
+    push_int(
+        out,
+        u64::from_be_bytes([0, 0, b[2], b[3], b[4], b[5], b[6], b[7]]),
+    );
+    for s in b[8..].chunks_exact(4) {
         out.push(b'-');
         push_int(out, u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
     }
@@ -963,7 +964,7 @@ mod tests {
 
     #[test]
     fn sids_render_in_s_r_a_form() {
-        let mut b = vec![1, 5, 0, 0, 0, 0, 0, 5];
+        let mut b = vec![1, 4, 0, 0, 0, 0, 0, 5];
         for sub in [21u32, 3_623_811_015, 1_386_138_392, 500] {
             b.extend_from_slice(&sub.to_le_bytes());
         }
@@ -971,13 +972,18 @@ mod tests {
             rendered(ty::SID, &b).unwrap(),
             "S-1-5-21-3623811015-1386138392-500"
         );
-        // Fewer sub-authorities than the count says: as many as there are.
+        // A SID whose count does not fit its value is left to the XML path: the crate reads
+        // as many sub-authorities as the count says, past the value (found by the
+        // evtx_template fuzz target).
         b[1] = 9;
+        assert_eq!(rendered(ty::SID, &b), None);
+        b[1] = 3;
+        assert_eq!(rendered(ty::SID, &b), None);
+        assert_eq!(rendered(ty::SID, &[1, 2]), None);
         assert_eq!(
-            rendered(ty::SID, &b).unwrap(),
-            "S-1-5-21-3623811015-1386138392-500"
+            rendered(ty::SID, &[1, 0, 0, 0, 0, 0, 0, 5]).unwrap(),
+            "S-1-5"
         );
-        assert_eq!(rendered(ty::SID, &[1, 2]).unwrap(), "S-?");
     }
 
     /// A template definition at chunk offset 0: `<Event>` holding the literal `units`.
