@@ -770,6 +770,13 @@ impl Templates {
         })
     }
 
+    /// Whether `p` is an array value of one empty item.
+    fn lone_empty_item(&self, frame: Frame, p: Piece) -> bool {
+        let Piece::Sub(n) = p else { return false };
+        matches!(self.value(frame, n), Some(Value::Array(a, b))
+            if b - a == 1 && { let (s, e) = self.items[a as usize]; s == e })
+    }
+
     /// The items of an array of several items that is the whole content of an element
     /// (MS-EVEN6 3.1.4.7.5: the element is repeated, once per item).
     fn repeats(&self, frame: Frame, sole: Option<u16>) -> Option<&[(u32, u32)]> {
@@ -815,7 +822,13 @@ impl Templates {
                     }
                     attrs.clear();
                     for a in &plan.attrs[span((a0, a1))] {
-                        let value = match &plan.pieces[span(a.pieces)] {
+                        let pieces = &plan.pieces[span(a.pieces)];
+                        // An array of one empty item renders as nothing, yet the crate
+                        // keeps the attribute (the value is not empty): the XML path.
+                        if pieces.iter().any(|p| self.lone_empty_item(frame, *p)) {
+                            return None;
+                        }
+                        let value = match pieces {
                             [] => Cow::Borrowed(""),
                             [one] => Cow::Borrowed(self.piece(plan, frame, *one)?),
                             many => Cow::Owned(
