@@ -6,7 +6,7 @@
 //! later. Chunks are found by position, never by the header's (often stale) chunk count.
 //!
 //! Each chunk is parsed on its own ([`EvtxChunkData`]). Its records are read by replaying
-//! their BinXML template instance into the XML reader's walker (`template.rs`), and those
+//! their BinXML template instance into the XML reader's walker (`template/`), and those
 //! replay does not cover (float values, records that are not one template instance, …)
 //! are rendered to XML by the crate and read by [`super::xml::parse_event`].
 //! Both give the same row (tested on every sample file and by the `evtx_template` fuzz
