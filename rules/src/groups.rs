@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use datafusion::arrow::array::{Array, ArrayRef, StringArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use datafusion::arrow::datatypes::{DataType, Int32Type, Int64Type, UInt32Type, UInt64Type};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use crate::engine::{MAX_GROUPS_PER_RULE, OVERFLOW_LABEL};
@@ -56,13 +57,35 @@ impl Groups {
 /// A group-by column of one batch, rendered as strings (null → "").
 pub(crate) enum KeyCol<'a> {
     Utf8(&'a StringArray),
+    /// Integer columns (event ids, pids) as decimal, as Arrow's formatter writes them, without
+    /// its formatting machinery per row.
+    Int(&'a dyn Array, fn(&dyn Array, usize, &mut String)),
     Other(ArrayFormatter<'a>),
+}
+
+/// Appends the decimal text of row `row` (valid) of an integer array of type `T`.
+fn int_text<T>(a: &dyn Array, row: usize, out: &mut String)
+where
+    T: datafusion::arrow::datatypes::ArrowPrimitiveType,
+    T::Native: itoa::Integer,
+{
+    out.push_str(itoa::Buffer::new().format(a.as_primitive::<T>().value(row)));
 }
 
 impl<'a> KeyCol<'a> {
     pub(crate) fn new(array: &'a ArrayRef) -> Result<KeyCol<'a>, String> {
         if let Some(s) = array.as_any().downcast_ref::<StringArray>() {
             return Ok(KeyCol::Utf8(s));
+        }
+        let int: Option<fn(&dyn Array, usize, &mut String)> = match array.data_type() {
+            DataType::UInt32 => Some(int_text::<UInt32Type>),
+            DataType::UInt64 => Some(int_text::<UInt64Type>),
+            DataType::Int32 => Some(int_text::<Int32Type>),
+            DataType::Int64 => Some(int_text::<Int64Type>),
+            _ => None,
+        };
+        if let Some(f) = int {
+            return Ok(KeyCol::Int(array.as_ref(), f));
         }
         ArrayFormatter::try_new(array.as_ref(), &NULL_AS_EMPTY)
             .map(KeyCol::Other)
@@ -74,6 +97,11 @@ impl<'a> KeyCol<'a> {
             KeyCol::Utf8(a) => {
                 if a.is_valid(row) {
                     out.push_str(a.value(row));
+                }
+            }
+            KeyCol::Int(a, f) => {
+                if a.is_valid(row) {
+                    f(*a, row, out);
                 }
             }
             KeyCol::Other(f) => {
@@ -92,6 +120,52 @@ pub(crate) fn encode_key(cols: &[KeyCol<'_>], row: usize, key: &mut String, scra
     for col in cols {
         scratch.clear();
         col.write(row, scratch);
-        let _ = write!(key, "{}:{}", scratch.len(), scratch);
+        key.push_str(itoa::Buffer::new().format(scratch.len()));
+        key.push(':');
+        key.push_str(scratch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Int64Array, UInt32Array};
+
+    use super::*;
+
+    /// Integer keys are written as Arrow's formatter writes them (it was the only path).
+    #[test]
+    fn integer_keys_read_as_arrows_display() {
+        let arrays: [ArrayRef; 2] = [
+            Arc::new(UInt32Array::from(vec![
+                Some(4625),
+                None,
+                Some(0),
+                Some(u32::MAX),
+            ])),
+            Arc::new(Int64Array::from(vec![
+                Some(-7),
+                Some(i64::MIN),
+                None,
+                Some(42),
+            ])),
+        ];
+        for a in &arrays {
+            let col = KeyCol::new(a).unwrap();
+            assert!(matches!(col, KeyCol::Int(..)));
+            let reference = ArrayFormatter::try_new(a.as_ref(), &NULL_AS_EMPTY).unwrap();
+            for row in 0..a.len() {
+                let mut ours = String::new();
+                col.write(row, &mut ours);
+                assert_eq!(ours, reference.value(row).to_string(), "row {row}");
+            }
+        }
+        let (mut key, mut scratch) = (String::new(), String::new());
+        let cols: Vec<KeyCol<'_>> = arrays.iter().map(|a| KeyCol::new(a).unwrap()).collect();
+        encode_key(&cols, 0, &mut key, &mut scratch);
+        assert_eq!(key, "4:46252:-7");
+        encode_key(&cols, 1, &mut key, &mut scratch);
+        assert_eq!(key, "0:20:-9223372036854775808");
     }
 }
