@@ -304,8 +304,9 @@ const FILETIME_ZERO_US: i64 = -11_644_473_600_000_000;
 /// `TimeCreated/@SystemTime` (RFC 3339, up to 9 fractional digits, `Z`) as µs; `None` when
 /// it is not a time or is FILETIME 0.
 pub fn parse_system_time(s: &str) -> Option<i64> {
-    let (us, used) = crate::time::parse_iso8601(s.trim().as_bytes())?;
-    (used == s.trim().len() && us != FILETIME_ZERO_US).then_some(us)
+    let t = s.trim();
+    let (us, used) = crate::time::parse_iso8601(t.as_bytes())?;
+    (used == t.len() && us != FILETIME_ZERO_US).then_some(us)
 }
 
 #[cfg(test)]
