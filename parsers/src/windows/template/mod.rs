@@ -45,6 +45,12 @@ use super::xml::{Attrs, Scratch, Walk};
 /// Nested BinXML instances a record may hold (the crate allows as many).
 const MAX_NESTING: usize = 8;
 
+/// Operations one record may replay. A template can place the same nested instance many
+/// times, and nested instances nest: a crafted record would replay exponentially often
+/// what its bytes hold once. Past the budget the record goes the XML way, where the
+/// crate's own render budget (as large) fails it.
+const MAX_REPLAYED_OPS: usize = 1 << 18;
+
 /// A substitution value: its type and the span of its rendered text in
 /// [`Templates::text`], or a nested instance (the index of its frame).
 #[derive(Debug, Clone, Copy)]
@@ -127,7 +133,8 @@ impl Templates {
         self.text = String::from_utf8(std::mem::take(&mut self.buf)).ok()?;
         let this: &'s Self = self;
         let (mut w, mut attrs): (Walk<'s>, Attrs<'s>) = Walk::from_scratch(len, scratch);
-        this.replay(0, 0, &mut w, &mut attrs)?;
+        let mut budget = MAX_REPLAYED_OPS;
+        this.replay(0, 0, &mut w, &mut attrs, &mut budget)?;
         this.replayed.set(this.replayed.get() + 1);
         Some(w.finish_into(attrs, scratch))
     }
@@ -274,13 +281,15 @@ impl Templates {
         }
     }
 
-    /// Replays frame `f` into `w`, its root at `depth`.
+    /// Replays frame `f` into `w`, its root at `depth`, each operation (and each repeat of
+    /// an element) charged to `budget`.
     fn replay<'s>(
         &'s self,
         f: usize,
         mut depth: usize,
         w: &mut Walk<'s>,
         attrs: &mut Attrs<'s>,
+        budget: &mut usize,
     ) -> Option<()> {
         let frame = self.frames[f];
         let plan = match frame.plan {
@@ -291,6 +300,7 @@ impl Templates {
         while let Some(op) = plan.ops.get(i) {
             let root = i == 0;
             i += 1;
+            *budget = budget.checked_sub(1)?;
             match *op {
                 Op::Open {
                     name,
@@ -334,6 +344,7 @@ impl Templates {
                     }
                     let name = Cow::Borrowed(&plan.lits[span(name)]);
                     if let Some(items) = self.repeats(frame, sole) {
+                        *budget = budget.checked_sub(items.len())?;
                         for &item in items {
                             w.open(name.clone(), attrs, depth, 0).ok()?;
                             if w.wants_text() {
@@ -352,7 +363,7 @@ impl Templates {
                         && let Some(Value::Nested(nested)) = self.value(frame, n)
                     {
                         // Spliced in place: its elements are children here.
-                        self.replay(nested as usize, depth, w, attrs)?;
+                        self.replay(nested as usize, depth, w, attrs, budget)?;
                     } else if w.wants_text() {
                         w.text(Cow::Borrowed(self.piece(plan, frame, p)?));
                     }

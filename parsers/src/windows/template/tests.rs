@@ -121,6 +121,14 @@ fn sids_render_in_s_r_a_form() {
 
 /// A template definition at chunk offset 0: `<Event>` holding the literal `units`.
 fn template_with_literal(units: &[u16]) -> Vec<u8> {
+    let mut content = vec![0x05, 0x01];
+    content.extend_from_slice(&(units.len() as u16).to_le_bytes());
+    content.extend(units.iter().flat_map(|u| u.to_le_bytes()));
+    template_holding(&content)
+}
+
+/// A template definition at chunk offset 0: `<Event>` holding the tokens `content`.
+fn template_holding(content: &[u8]) -> Vec<u8> {
     let mut d = vec![0u8; 24];
     d.extend_from_slice(&[0x0f, 1, 1, 0]);
     d.push(0x01);
@@ -133,13 +141,58 @@ fn template_with_literal(units: &[u16]) -> Vec<u8> {
     d.extend_from_slice(&5u16.to_le_bytes());
     d.extend(b"Event".iter().flat_map(|&c| [c, 0]));
     d.extend_from_slice(&[0, 0]);
-    d.extend_from_slice(&[0x02, 0x05, 0x01]);
-    d.extend_from_slice(&(units.len() as u16).to_le_bytes());
-    d.extend(units.iter().flat_map(|u| u.to_le_bytes()));
+    d.push(0x02);
+    d.extend_from_slice(content);
     d.extend_from_slice(&[0x04, 0x00]);
     let size = (d.len() - 24) as u32;
     d[20..24].copy_from_slice(&size.to_le_bytes());
     d
+}
+
+/// An instance of the template at offset 0 whose one value is `value` of type `ty`.
+fn instance_of_template_0(ty: u8, value: &[u8]) -> Vec<u8> {
+    let mut i = vec![0x0c, 1];
+    i.extend_from_slice(&7u32.to_le_bytes());
+    i.extend_from_slice(&0u32.to_le_bytes());
+    i.extend_from_slice(&1u32.to_le_bytes());
+    i.extend_from_slice(&(value.len() as u16).to_le_bytes());
+    i.extend_from_slice(&[ty, 0]);
+    i.extend_from_slice(value);
+    i
+}
+
+#[test]
+fn a_record_replays_within_a_budget() {
+    // `<Event>` placing its value 16 times, the value an instance of the same template,
+    // eight deep: 16^8 elements from a few hundred bytes. Replay gives up (the XML path
+    // then fails the record on the crate's own budget) instead of running for hours.
+    let mut data = template_holding(&[0x0e, 0, 0, 0x21].repeat(16));
+    let mut value = instance_of_template_0(0x00, &[]);
+    for _ in 0..7 {
+        value = instance_of_template_0(0x21, &value);
+    }
+    let at = data.len();
+    data.extend_from_slice(&[0x0f, 1, 1, 0]);
+    data.extend_from_slice(&instance_of_template_0(0x21, &value));
+    data.push(0x00);
+    let len = data.len() - at;
+    let mut templates = super::Templates::default();
+    let event = templates.event(&data, at, len, &mut super::Scratch::default());
+    assert!(event.is_none());
+    // The same shape two deep is replayed: 16 x 16 elements.
+    let mut data = template_holding(&[0x0e, 0, 0, 0x21].repeat(16));
+    let value = instance_of_template_0(0x21, &instance_of_template_0(0x00, &[]));
+    let at = data.len();
+    data.extend_from_slice(&[0x0f, 1, 1, 0]);
+    data.extend_from_slice(&instance_of_template_0(0x21, &value));
+    data.push(0x00);
+    let len = data.len() - at;
+    let mut templates = super::Templates::default();
+    assert!(
+        templates
+            .event(&data, at, len, &mut super::Scratch::default())
+            .is_some()
+    );
 }
 
 #[test]
