@@ -281,8 +281,8 @@ impl Templates {
         }
     }
 
-    /// Replays frame `f` into `w`, its root at `depth`, each operation (and each repeat of
-    /// an element) charged to `budget`.
+    /// Replays frame `f` into `w`, its root at `depth`, its plan's operations (and each
+    /// repeat of an element) charged to `budget`.
     fn replay<'s>(
         &'s self,
         f: usize,
@@ -296,11 +296,12 @@ impl Templates {
             PlanRef::Template(def) => self.plan(def)?.as_ref()?,
             PlanRef::Fragment(k) => &self.fragments[k],
         };
+        // Charged per plan, not per operation: one subtraction per instance replayed.
+        *budget = budget.checked_sub(plan.ops.len())?;
         let mut i = 0usize;
         while let Some(op) = plan.ops.get(i) {
             let root = i == 0;
             i += 1;
-            *budget = budget.checked_sub(1)?;
             match *op {
                 Op::Open {
                     name,
