@@ -108,18 +108,13 @@ fn le<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
     b.try_into().ok()
 }
 
-/// Appends ASCII `bytes` (built in a stack buffer: one capacity check, not one per byte).
-fn push_ascii(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(bytes);
-}
-
 fn push_hex(out: &mut Vec<u8>, v: u64) {
     let mut buf = *b"0x0000000000000000";
     let digits = (64 - v.leading_zeros()).div_ceil(4).max(1) as usize;
     for i in 0..digits {
         buf[1 + digits - i] = b"0123456789abcdef"[(v >> (4 * i)) as usize & 15];
     }
-    push_ascii(out, &buf[..2 + digits]);
+    out.extend_from_slice(&buf[..2 + digits]);
 }
 
 fn push_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
@@ -153,7 +148,7 @@ pub(super) fn render(out: &mut Vec<u8>, t: u8, b: &[u8]) -> Option<()> {
                     buf[2 * k] = b"0123456789ABCDEF"[usize::from(x >> 4)];
                     buf[2 * k + 1] = b"0123456789ABCDEF"[usize::from(x & 15)];
                 }
-                push_ascii(out, &buf[..2 * chunk.len()]);
+                out.extend_from_slice(&buf[..2 * chunk.len()]);
             }
         }
         ty::GUID => {
@@ -169,7 +164,7 @@ pub(super) fn render(out: &mut Vec<u8>, t: u8, b: &[u8]) -> Option<()> {
                 buf[n + 1] = b"0123456789abcdef"[usize::from(g[k] & 15)];
                 n += 2;
             }
-            push_ascii(out, &buf);
+            out.extend_from_slice(&buf);
         }
         ty::SIZE_T if b.len() == 4 => push_hex(out, u64::from(u32::from_le_bytes(le(b)?))),
         ty::SIZE_T => push_hex(out, u64::from_le_bytes(le(b)?)),
@@ -248,7 +243,7 @@ fn push_datetime(out: &mut Vec<u8>, f: [u32; 7]) {
             v /= 10;
         }
     }
-    push_ascii(out, &buf);
+    out.extend_from_slice(&buf);
 }
 
 /// A SID in `S-R-A-S1-…-Sn` form (revision, 48-bit big-endian authority, then the
