@@ -240,7 +240,7 @@ impl EvtxDecoder {
 
     /// How many records were read by template replay (the rest went through XML).
     pub fn replayed(&self) -> u64 {
-        self.templates.as_ref().map_or(0, |t| t.replayed.get())
+        self.templates.as_ref().map_or(0, |t| t.replayed)
     }
 
     /// Reads every record through its XML rendering, none by template replay: the reference
@@ -475,6 +475,7 @@ fn read_chunk(
                     )
                 {
                     add(ev, scratch);
+                    templates.replayed += 1;
                     continue;
                 }
                 let xml = match rec.into_xml_bytes() {

@@ -101,8 +101,8 @@ pub(crate) struct Templates {
     /// `fragments_used`; the rest keep their allocations for the next record).
     fragments: Vec<Plan>,
     fragments_used: usize,
-    /// Records replayed so far.
-    pub(crate) replayed: std::cell::Cell<u64>,
+    /// Records replayed so far (counted by the caller, once it has used the event).
+    pub(crate) replayed: u64,
 }
 
 impl Templates {
@@ -135,7 +135,6 @@ impl Templates {
         let (mut w, mut attrs): (Walk<'s>, Attrs<'s>) = Walk::from_scratch(len, scratch);
         let mut budget = MAX_REPLAYED_OPS;
         this.replay(0, 0, &mut w, &mut attrs, &mut budget)?;
-        this.replayed.set(this.replayed.get() + 1);
         Some(w.finish_into(attrs, scratch))
     }
 
