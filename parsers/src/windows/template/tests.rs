@@ -161,14 +161,12 @@ fn instance_of_template_0(ty: u8, value: &[u8]) -> Vec<u8> {
     i
 }
 
-#[test]
-fn a_record_replays_within_a_budget() {
-    // `<Event>` placing its value 16 times, the value an instance of the same template,
-    // eight deep: 16^8 elements from a few hundred bytes. Replay gives up (the XML path
-    // then fails the record on the crate's own budget) instead of running for hours.
+/// A record of the template `<Event>` placing its one value 16 times, the value an instance
+/// of the same template, `depth` instances deep; with where its BinXML starts and its length.
+fn record_placing_16_times(depth: usize) -> (Vec<u8>, usize, usize) {
     let mut data = template_holding(&[0x0e, 0, 0, 0x21].repeat(16));
     let mut value = instance_of_template_0(0x00, &[]);
-    for _ in 0..7 {
+    for _ in 1..depth {
         value = instance_of_template_0(0x21, &value);
     }
     let at = data.len();
@@ -176,17 +174,19 @@ fn a_record_replays_within_a_budget() {
     data.extend_from_slice(&instance_of_template_0(0x21, &value));
     data.push(0x00);
     let len = data.len() - at;
+    (data, at, len)
+}
+
+#[test]
+fn a_record_replays_within_a_budget() {
+    // Eight deep: 16^8 elements from a few hundred bytes. Replay gives up (the XML path
+    // then fails the record on the crate's own budget) instead of running for hours.
+    let (data, at, len) = record_placing_16_times(8);
     let mut templates = super::Templates::default();
     let event = templates.event(&data, at, len, &mut super::Scratch::default());
     assert!(event.is_none());
-    // The same shape two deep is replayed: 16 x 16 elements.
-    let mut data = template_holding(&[0x0e, 0, 0, 0x21].repeat(16));
-    let value = instance_of_template_0(0x21, &instance_of_template_0(0x00, &[]));
-    let at = data.len();
-    data.extend_from_slice(&[0x0f, 1, 1, 0]);
-    data.extend_from_slice(&instance_of_template_0(0x21, &value));
-    data.push(0x00);
-    let len = data.len() - at;
+    // Two deep is replayed: 16 x 16 elements.
+    let (data, at, len) = record_placing_16_times(2);
     let mut templates = super::Templates::default();
     assert!(
         templates
