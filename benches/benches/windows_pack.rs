@@ -1,5 +1,5 @@
 //! .evtx to Arrow with the built-in `windows` rule pack on: the decode stage (frame, the
-//! evtx crate's parse and XML rendering, our XML reader, Arrow appends) and, on the same
+//! evtx crate's chunk parse, template replay into the event walker, Arrow appends) and, on the same
 //! core, every batch fed to the pack's rules (filters, group keys, windows, alerts) as the
 //! pipeline's rules thread does. Corpus: the used chunks of the clean public .evtx samples
 //! repeated to 64 MiB (benches/src/evtx_corpus.rs), the same bytes as `windows_parser`'s
@@ -14,7 +14,9 @@
 //!
 //! `cargo bench -p benches --bench windows_pack`.
 
-use std::collections::BTreeMap;
+#[path = "../shared/windows_pack.rs"]
+mod windows_pack;
+
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -23,7 +25,8 @@ use benches::evtx_corpus::{repeat, used_chunks};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use serversage_parsers::decoder::for_format;
 use serversage_parsers::{EventKind, SourceContext};
-use serversage_rules::{Outputs, RuleSet, packs};
+use serversage_rules::{Outputs, RuleSet};
+use windows_pack::{NOW_US, pass_with, windows_pack};
 
 const EVTX_BYTES: usize = 64 << 20;
 
@@ -31,29 +34,24 @@ fn ctx() -> SourceContext {
     bench_context("windows")
 }
 
-/// The `windows` pack's rules with their default parameters.
-fn windows_pack() -> RuleSet {
-    let pack = packs::find("windows").expect("the windows pack is built in");
-    let rules = pack
-        .rules(&BTreeMap::new(), "packs.windows")
-        .expect("the pack's defaults are valid");
-    RuleSet::new(&rules).expect("the pack compiles")
-}
-
-/// One pass: decode, and feed each batch to `rules` (fresh: compiling the pack's SQL is
-/// start-up work, not per-event work, and stays outside the timing); returns (rows,
-/// metric updates and alerts produced).
+/// One pass over `input` with a fresh decoder (compiling the pack's SQL is start-up work,
+/// not per-event work, and stays outside the timing: `rules` comes in built).
 fn pass(input: &[u8], mut rules: RuleSet) -> (u64, usize) {
     let mut dec = for_format("evtx", &ctx()).expect("evtx decoder");
-    let mut out = Outputs::default();
-    let mut produced = 0;
-    let stats = decode_all_with(dec.as_mut(), input, BATCH_ROWS, |batch| {
-        rules.on_batch(EventKind::Windows, &batch, 1_795_400_000_000_000, &mut out);
-        produced += out.metrics.len() + out.alerts.len();
-        out.clear();
-    });
-    rules.flush(1_795_400_000_000_000, &mut out);
-    (stats.rows, produced + out.metrics.len() + out.alerts.len())
+    pass_with(dec.as_mut(), input, &mut rules)
+}
+
+/// A group of 10 samples of 5 s, after 1 s of warm-up (each pass takes about 0.3 s).
+fn configure<M: criterion::measurement::Measurement>(
+    group: &mut criterion::BenchmarkGroup<'_, M>,
+    throughput: Throughput,
+) {
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .throughput(throughput);
 }
 
 fn bench(c: &mut Criterion) {
@@ -74,12 +72,7 @@ fn bench(c: &mut Criterion) {
     );
 
     let mut group = c.benchmark_group("windows_pack_bytes");
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5))
-        .throughput(Throughput::Bytes(corpus.len() as u64));
+    configure(&mut group, Throughput::Bytes(corpus.len() as u64));
     group.bench_function("evtx+pack", |b| {
         b.iter_batched(
             windows_pack,
@@ -103,7 +96,7 @@ fn bench(c: &mut Criterion) {
             |mut rules| {
                 let mut out = Outputs::default();
                 for batch in &batches {
-                    rules.on_batch(EventKind::Windows, batch, 1_795_400_000_000_000, &mut out);
+                    rules.on_batch(EventKind::Windows, batch, NOW_US, &mut out);
                     out.clear();
                 }
                 rules.len()
@@ -114,12 +107,7 @@ fn bench(c: &mut Criterion) {
     group.finish();
 
     let mut group = c.benchmark_group("windows_pack_events");
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5))
-        .throughput(Throughput::Elements(rows));
+    configure(&mut group, Throughput::Elements(rows));
     group.bench_function("evtx+pack", |b| {
         b.iter_batched(
             windows_pack,

@@ -11,14 +11,15 @@
 //! `--xml-only`: every record through the crate's XML rendering (the reference path), not
 //! template replay. Prints bytes, rows, metric updates and alerts, and MB/s.
 
-use std::collections::BTreeMap;
+#[path = "../shared/windows_pack.rs"]
+mod windows_pack;
+
 use std::time::Instant;
 
-use benches::decode::{BATCH_ROWS, bench_context, decode_all_with};
+use benches::decode::bench_context;
 use benches::evtx_corpus::{repeat, used_chunks};
-use serversage_parsers::EventKind;
 use serversage_parsers::windows::EvtxDecoder;
-use serversage_rules::{Outputs, RuleSet, packs};
+use windows_pack::{pass_with, windows_pack};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -29,31 +30,17 @@ fn main() {
         .map_or(8, |v| v.parse().expect("--mb takes a number"));
     let xml_only = args.iter().any(|a| a == "--xml-only");
     let corpus = repeat(&used_chunks(), mb << 20);
-    let pack = packs::find("windows").expect("the windows pack is built in");
-    let rules = pack
-        .rules(&BTreeMap::new(), "packs.windows")
-        .expect("the pack's defaults are valid");
-    let mut rules = RuleSet::new(&rules).expect("the pack compiles");
+    let mut rules = windows_pack();
     let mut dec = EvtxDecoder::new(bench_context("windows"));
     if xml_only {
         dec = dec.xml_only();
     }
-    let now = 1_795_400_000_000_000;
-    let mut out = Outputs::default();
-    let mut produced = 0;
     let started = Instant::now();
-    let stats = decode_all_with(&mut dec, &corpus, BATCH_ROWS, |batch| {
-        rules.on_batch(EventKind::Windows, &batch, now, &mut out);
-        produced += out.metrics.len() + out.alerts.len();
-        out.clear();
-    });
-    rules.flush(now, &mut out);
+    let (rows, produced) = pass_with(&mut dec, &corpus, &mut rules);
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "{} bytes, {} rows, {} updates and alerts, {} replayed; {:.1} MB/s",
+        "{} bytes, {rows} rows, {produced} updates and alerts, {} replayed; {:.1} MB/s",
         corpus.len(),
-        stats.rows,
-        produced + out.metrics.len() + out.alerts.len(),
         dec.replayed(),
         corpus.len() as f64 / secs / 1e6
     );
