@@ -19,7 +19,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use benches::decode::{BATCH_ROWS, decode_all};
+use benches::decode::{BATCH_ROWS, booted_bench_context, decode_all};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use serversage_parsers::SourceContext;
 use serversage_parsers::decoder::for_format;
@@ -48,15 +48,9 @@ fn samples_dir() -> PathBuf {
     )
 }
 
+/// With a JVM start time, so that uptime-only records take the `start + uptime` path.
 fn ctx() -> SourceContext {
-    SourceContext {
-        host: "bench".into(),
-        source: "gc".into(),
-        // JVM start, so that uptime-only records take the `start + uptime` path.
-        boot_time_us: Some(1_795_367_440_000_000),
-        default_year: 2026,
-        ..Default::default()
-    }
+    booted_bench_context("gc")
 }
 
 struct Input {

@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use benches::corpus::{KernelForm, kernel_corpus_vec};
-use benches::decode::{BATCH_ROWS, decode_all};
+use benches::decode::{BATCH_ROWS, booted_bench_context, decode_all};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use serversage_parsers::decoder::for_format;
 use serversage_parsers::kernel::{kmsg, parse_record};
@@ -19,14 +19,7 @@ const CORPUS_BYTES: u64 = 16 << 20;
 const SEED: u64 = 0x5e_5a9e;
 
 fn ctx() -> SourceContext {
-    SourceContext {
-        host: "bench".into(),
-        source: "kernel".into(),
-        boot_time_us: Some(1_795_367_440_000_000),
-        boot_id: None,
-        default_year: 2026,
-        ..Default::default()
-    }
+    booted_bench_context("kernel")
 }
 
 struct Input {

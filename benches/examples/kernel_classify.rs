@@ -20,17 +20,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use arrow_array::{Array, StringArray};
-use benches::decode::{BATCH_ROWS, decode_all};
+use benches::decode::{BATCH_ROWS, booted_bench_context, decode_all};
 use serversage_parsers::{Decoder, RecordMeta, SourceContext, decoder, kernel};
 
 fn ctx() -> SourceContext {
-    SourceContext {
-        host: "bench".into(),
-        source: "kernel".into(),
-        boot_time_us: Some(1_795_367_440_000_000),
-        default_year: 2026,
-        ..Default::default()
-    }
+    booted_bench_context("kernel")
 }
 
 fn count_classes(batch: &arrow_array::RecordBatch, counts: &mut BTreeMap<String, u64>) {

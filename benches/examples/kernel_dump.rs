@@ -15,16 +15,11 @@ use anyhow::{Context, Result, bail};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, TimestampMicrosecondType, UInt64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
+use benches::decode::booted_bench_context;
 use serversage_parsers::{RecordMeta, SourceContext, decoder};
 
 fn ctx() -> SourceContext {
-    SourceContext {
-        host: "bench".into(),
-        source: "kernel".into(),
-        boot_time_us: Some(1_795_367_440_000_000),
-        default_year: 2026,
-        ..Default::default()
-    }
+    booted_bench_context("kernel")
 }
 
 fn value(col: &ArrayRef, i: usize) -> String {

@@ -101,7 +101,7 @@ pub struct CorpusStats {
 }
 
 /// Wall-clock time of the first record: 2026-11-22T17:10:40Z, µs since the epoch.
-const BASE_WALL_US: i64 = 1_795_367_440_000_000;
+pub const BASE_WALL_US: i64 = 1_795_367_440_000_000;
 
 /// Writes about `target_bytes` of kernel messages in `form` (it stops after the record that
 /// reaches the target, so the total is at most one record longer), deterministically from

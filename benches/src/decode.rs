@@ -20,6 +20,16 @@ pub fn bench_context(source: &str) -> SourceContext {
     }
 }
 
+/// [`bench_context`] with a boot time (a JVM's start for GC logs) at the generated kernel
+/// corpus's first wall-clock record, so that boot-relative stamps become the times the
+/// generator meant.
+pub fn booted_bench_context(source: &str) -> SourceContext {
+    SourceContext {
+        boot_time_us: Some(crate::corpus::BASE_WALL_US),
+        ..bench_context(source)
+    }
+}
+
 /// What [`decode_all`] saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DecodeStats {
@@ -164,13 +174,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn ctx() -> SourceContext {
-        SourceContext {
-            host: "bench".into(),
-            source: "corpus".into(),
-            boot_time_us: Some(1_795_367_440_000_000),
-            default_year: 2026,
-            ..Default::default()
-        }
+        booted_bench_context("corpus")
     }
 
     /// The generator's record count is what the decoder produces, with no errors, in
