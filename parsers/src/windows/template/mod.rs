@@ -264,11 +264,19 @@ impl Templates {
         })
     }
 
-    /// Whether `p` is an array value of one empty item.
-    fn lone_empty_item(&self, frame: Frame, p: Piece) -> bool {
-        let Piece::Sub(n) = p else { return false };
-        matches!(self.value(frame, n), Some(Value::Array(a, b))
-            if b - a == 1 && { let (s, e) = self.items[a as usize]; s == e })
+    /// Whether `p` is empty as the crate judges an attribute's pieces (`is_optional_empty`):
+    /// no text, or an array of no items. An array of one empty item is not: it writes
+    /// nothing, yet keeps its attribute.
+    fn is_empty(&self, frame: Frame, p: Piece) -> bool {
+        match p {
+            Piece::Lit(s, e) => s == e,
+            Piece::Sub(n) => match self.value(frame, n) {
+                Some(Value::Text { start, end, .. }) => start == end,
+                Some(Value::Array(a, b)) => a == b,
+                Some(Value::Nested(_)) => false,
+                None => true,
+            },
+        }
     }
 
     /// The items of an array of several items that is the whole content of an element
@@ -321,13 +329,12 @@ impl Templates {
                     attrs.clear();
                     for a in &plan.attrs[span((a0, a1))] {
                         let pieces = &plan.pieces[span(a.pieces)];
-                        // An array of one empty item renders as nothing, yet the crate
-                        // keeps the attribute (the value is not empty): the XML path.
-                        if pieces.iter().any(|p| self.lone_empty_item(frame, *p)) {
-                            return None;
+                        // The crate leaves out an attribute whose pieces are all empty (a
+                        // `Name` among them, which makes a data entry positional).
+                        if pieces.iter().all(|p| self.is_empty(frame, *p)) {
+                            continue;
                         }
                         let value = match pieces {
-                            [] => Cow::Borrowed(""),
                             [one] => Cow::Borrowed(self.piece(plan, frame, *one)?),
                             many => Cow::Owned(
                                 many.iter()
@@ -335,11 +342,6 @@ impl Templates {
                                     .collect::<Option<String>>()?,
                             ),
                         };
-                        // The crate leaves out an attribute whose value is empty (a `Name`
-                        // among them, which makes a data entry positional).
-                        if value.is_empty() {
-                            continue;
-                        }
                         attrs.push((Cow::Borrowed(&plan.lits[span(a.name)]), value));
                     }
                     let name = Cow::Borrowed(&plan.lits[span(name)]);
