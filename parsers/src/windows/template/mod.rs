@@ -76,8 +76,8 @@ struct Frame {
 /// Where a frame's plan is.
 #[derive(Debug, Clone, Copy)]
 enum PlanRef {
-    /// A template's, by the chunk offset of its definition.
-    Template(u32),
+    /// A template's: an index of [`Templates::plans`].
+    Template(usize),
     /// A fragment of plain elements of this record: an index of [`Templates::fragments`].
     Fragment(usize),
 }
@@ -166,18 +166,24 @@ impl Templates {
             let size = r.data.get(r.pos + 20..r.pos + 24)?;
             r.pos += 24 + u32::from_le_bytes(size.try_into().ok()?) as usize;
         }
-        if self.plan(def).is_none() {
-            self.plans.push((def, compile(data, def)));
-        }
-        self.plan(def)?.as_ref()?;
+        // Looked up once per instance; the frame keeps the index.
+        let k = match self.plans.iter().position(|(d, _)| *d == def) {
+            Some(k) => k,
+            None => {
+                self.plans.push((def, compile(data, def)));
+                self.plans.len() - 1
+            }
+        };
+        self.plans[k].1.as_ref()?;
         let n = r.u32()? as usize;
         let descriptors = r.data.get(r.pos..r.pos.checked_add(n.checked_mul(4)?)?)?;
         let mut pos = r.pos + 4 * n;
         let base = self.values.len();
+        // The frame's slots first: nested instances append their own values after them.
         self.values.resize(base + n, Value::Nested(u32::MAX));
         let frame = self.frames.len();
         self.frames.push(Frame {
-            plan: PlanRef::Template(def),
+            plan: PlanRef::Template(k),
             values: (base as u32, (base + n) as u32),
         });
         for (k, d) in descriptors.chunks_exact(4).enumerate() {
@@ -234,10 +240,6 @@ impl Templates {
             rest = &rest[2 * n + 2..];
         }
         Some(Value::Array(first, self.items.len() as u32))
-    }
-
-    fn plan(&self, def: u32) -> Option<&Option<Plan>> {
-        self.plans.iter().find(|(d, _)| *d == def).map(|(_, p)| p)
     }
 
     /// Value `n` of `frame` (`None` past its values: the crate renders nothing for it).
@@ -300,7 +302,7 @@ impl Templates {
     ) -> Option<()> {
         let frame = self.frames[f];
         let plan = match frame.plan {
-            PlanRef::Template(def) => self.plan(def)?.as_ref()?,
+            PlanRef::Template(k) => self.plans[k].1.as_ref()?,
             PlanRef::Fragment(k) => &self.fragments[k],
         };
         // Charged per plan, not per operation: one subtraction per instance replayed.
