@@ -103,6 +103,16 @@ pub struct Classified {
 }
 
 impl Classified {
+    /// Row `i`'s class, with the facts its pattern captured.
+    fn by(i: usize, row: &Row, facts: Vec<(Arc<str>, String)>) -> Classified {
+        Classified {
+            row: i,
+            class: row.name.clone(),
+            severity: row.severity,
+            facts,
+        }
+    }
+
     /// The value of fact `key`, if captured.
     pub fn fact(&self, key: &str) -> Option<&str> {
         self.facts
@@ -432,12 +442,7 @@ impl Catalogue {
                 let Some(facts) = self.facts(row, text, utf8) else {
                     continue;
                 };
-                return Some(Classified {
-                    row: i,
-                    class: row.name.clone(),
-                    severity: row.severity,
-                    facts,
-                });
+                return Some(Classified::by(i, row, facts));
             }
         }
         None
@@ -470,12 +475,7 @@ impl Catalogue {
                         Some((name.clone()?, v))
                     })
                     .collect();
-                return Some(Classified {
-                    row: i,
-                    class: row.name.clone(),
-                    severity: row.severity,
-                    facts,
-                });
+                return Some(Classified::by(i, row, facts));
             }
             None
         })
